@@ -1,0 +1,51 @@
+# Every target bootstraps .venv itself: a fresh clone needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MANAGE := $(BIN)/python manage.py
+
+.DEFAULT_GOAL := help
+.PHONY: help run test serve lint schema messages clean
+
+help:
+	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here)"
+	@echo "make test    run the test suite (SQLite; DATABASE_URL/REDIS_URL switch it)"
+	@echo "make serve   production server (gunicorn, DEBUG off; needs SECRET_KEY, JWT_SIGNING_KEY)"
+	@echo "make lint    ruff and mypy"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	DEBUG=$${DEBUG:-true} $(MANAGE) migrate --noinput
+	@DEBUG=$${DEBUG:-true} $(MANAGE) vouch_welcome
+	DEBUG=$${DEBUG:-true} $(MANAGE) runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+serve: $(STAMP)
+	DEBUG=false $(MANAGE) check --deploy --fail-level ERROR
+	DEBUG=false $(MANAGE) migrate --noinput
+	DEBUG=false $(MANAGE) collectstatic --noinput
+	DEBUG=false $(BIN)/gunicorn config.wsgi:application \
+		--bind $${BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-4} --access-logfile -
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+schema: $(STAMP)
+	$(MANAGE) spectacular --file docs/openapi.yaml --validate
+
+messages: $(STAMP)
+	$(MANAGE) makemessages -l ru --no-obsolete
+	$(MANAGE) compilemessages
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

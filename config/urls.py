@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from vouch.core import health
+
+urlpatterns = [
+    path("api/", include("vouch.api.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]

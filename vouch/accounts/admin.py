@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from vouch.accounts.models import SignIn, User
+from vouch.accounts.services import user_create, user_delete
+
+REFERRALS_SHOWN = 20
+
+
+class UserCreationForm(forms.ModelForm):
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput,
+        required=False,
+        help_text=_("Only staff need one, to sign in to this admin. Others sign in by code."),
+    )
+
+    class Meta:
+        model = User
+        fields = ("phone", "email", "is_staff")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    add_form = UserCreationForm
+    add_fieldsets = ((None, {"fields": ("phone", "email", "is_staff", "password")}),)
+    fieldsets = (
+        (None, {"fields": ("phone", "password")}),
+        (_("Contact"), {"fields": ("email", "email_verified")}),
+        (
+            _("Invitations"),
+            {
+                "fields": (
+                    "invite_code",
+                    "activated_invite_code",
+                    "invited_by",
+                    "invite_activated_at",
+                    "referrals_count",
+                    "referrals_list",
+                )
+            },
+        ),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    readonly_fields = (
+        "invite_code",
+        "activated_invite_code",
+        "invited_by",
+        "invite_activated_at",
+        "referrals_count",
+        "referrals_list",
+        "last_login",
+        "date_joined",
+    )
+    list_display = (
+        "phone",
+        "email",
+        "invite_code",
+        "activated_invite_code",
+        "referrals_count",
+        "is_active",
+        "is_staff",
+        "date_joined",
+    )
+    list_filter = ("is_staff", "is_active", "email_verified")
+    search_fields = ("phone", "email", "invite_code", "activated_invite_code")
+    ordering = ("-date_joined",)
+    filter_horizontal = ("groups",)
+    list_select_related = ()
+    show_full_result_count = False
+
+    @admin.display(description=_("Latest referrals"))
+    def referrals_list(self, obj: User) -> str:
+        if obj.pk is None:
+            return "-"
+        latest = obj.referrals.order_by("-invite_activated_at", "-id")[:REFERRALS_SHOWN]
+        changelist = reverse("admin:accounts_user_changelist")
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({})</li>',
+            (
+                (reverse("admin:accounts_user_change", args=[r.pk]), r.phone, r.invite_activated_at)
+                for r in latest
+            ),
+        )
+        return format_html(
+            '<ul>{}</ul><a href="{}?invited_by__id__exact={}">{}</a>',
+            rows,
+            changelist,
+            obj.pk,
+            _("All %(count)s referrals") % {"count": obj.referrals_count},
+        )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = user_create(
+            phone=str(obj.phone),
+            email=obj.email,
+            is_staff=obj.is_staff,
+            password=form.cleaned_data.get("password") or None,
+        )
+        obj.pk, obj.invite_code, obj.password = created.pk, created.invite_code, created.password
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            user_delete(user=user)
+
+
+@admin.register(SignIn)
+class SignInAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "created_at", "revoked_at")
+    list_select_related = ("user",)
+    search_fields = ("user__phone",)
+    readonly_fields = ("id", "user", "created_at", "revoked_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

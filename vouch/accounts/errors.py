@@ -1,0 +1,14 @@
+from django.utils.translation import gettext_lazy as _
+
+from vouch.core.errors import ApplicationError
+
+
+class PhoneTaken(ApplicationError):
+    code = "phone_taken"
+    message = _("A user with this phone number already exists.")
+
+
+class TokenNotValid(ApplicationError):
+    code = "token_not_valid"
+    status = 401
+    message = _("Token is invalid or expired.")

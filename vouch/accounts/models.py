@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, phone: str, password: str | None = None, **extra: Any) -> User:
+        from vouch.accounts.services import user_create
+
+        return user_create(phone=str(phone), password=password, **extra)
+
+    def create_superuser(self, phone: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(phone, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person, known by a phone number; signs in with one-time codes (staff also by password)."""
+
+    phone = PhoneNumberField(_("phone"), unique=True)
+    email = models.EmailField(_("e-mail"), blank=True, default="")
+    email_verified = models.BooleanField(_("e-mail verified"), default=False)
+
+    invite_code = models.CharField(_("invite code"), max_length=6, unique=True)
+    invited_by = models.ForeignKey(
+        "self",
+        verbose_name=_("invited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+    )
+    # Kept when the inviter is deleted: it is what this user entered, once, for ever.
+    activated_invite_code = models.CharField(
+        _("activated invite code"), max_length=6, null=True, blank=True
+    )
+    invite_activated_at = models.DateTimeField(_("invite activated at"), null=True, blank=True)
+    referrals_count = models.PositiveIntegerField(_("referrals"), default=0)
+
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "phone"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invited_by__isnull=True) | ~Q(invited_by=F("id")),
+                name="user_not_invited_by_self",
+            ),
+            models.CheckConstraint(
+                condition=Q(invited_by__isnull=True) | Q(activated_invite_code__isnull=False),
+                name="user_inviter_has_activated_code",
+            ),
+        ]
+        indexes = [
+            # The referral list: one user's referrals, newest activation first.
+            models.Index(
+                fields=["invited_by", "-invite_activated_at", "-id"], name="user_referrals_idx"
+            ),
+            models.Index(fields=["-date_joined"], name="user_date_joined_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.phone)
+
+
+class SignIn(models.Model):
+    """
+    One sign-in and the chain of refresh tokens rotated from it. Revoking it stops every
+    refresh token of the chain, which is what a reused (stolen) refresh token calls for.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in")
+        verbose_name_plural = _("sign-ins")
+
+    def __str__(self) -> str:
+        return str(self.id)

@@ -1,0 +1,115 @@
+"""Writes to users: creation with a unique invite code, updates, deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from vouch.accounts.errors import PhoneTaken
+from vouch.accounts.models import User
+from vouch.core.codes import generate_invite_code
+
+INVITE_CODE_ATTEMPTS = 10
+
+
+@transaction.atomic
+def user_create(
+    *,
+    phone: str,
+    email: str = "",
+    password: str | None = None,
+    is_staff: bool = False,
+    is_active: bool = True,
+    is_superuser: bool = False,
+    email_verified: bool = False,
+) -> User:
+    """
+    Create a user with a fresh invite code.
+
+    A random code that happens to be taken fails the unique constraint inside a savepoint and
+    is drawn again; a phone that is taken raises PhoneTaken.
+    """
+    for _attempt in range(INVITE_CODE_ATTEMPTS):
+        user = User(
+            phone=phone,
+            email=email,
+            email_verified=email_verified,
+            is_staff=is_staff,
+            is_active=is_active,
+            is_superuser=is_superuser,
+            invite_code=generate_invite_code(),
+        )
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        try:
+            with transaction.atomic():
+                user.save(force_insert=True)
+        except IntegrityError:
+            if User.objects.filter(phone=phone).exists():
+                raise PhoneTaken() from None
+            continue
+        return user
+    raise RuntimeError("Could not draw a free invite code; the code space may be exhausted.")
+
+
+def user_get_or_create(*, phone: str) -> tuple[User, bool]:
+    """Return the user with this phone, creating them (once, even under concurrency)."""
+    user = User.objects.filter(phone=phone).first()
+    if user is not None:
+        return user, False
+    try:
+        return user_create(phone=phone), True
+    except PhoneTaken:
+        return User.objects.get(phone=phone), False
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict[str, Any]) -> User:
+    """
+    Apply already-permitted changes. A changed e-mail becomes unverified; a phone that
+    belongs to someone else raises PhoneTaken.
+    """
+    changed: list[str] = []
+    for field in ("phone", "email", "is_active", "is_staff"):
+        if field in data and getattr(user, field) != data[field]:
+            setattr(user, field, data[field])
+            changed.append(field)
+    if "email" in changed:
+        user.email_verified = False
+        changed.append("email_verified")
+    if not changed:
+        return user
+    try:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+    except IntegrityError:
+        raise PhoneTaken() from None
+    return user
+
+
+@transaction.atomic
+def user_email_confirm(*, user: User, email: str) -> User:
+    """Record an e-mail address the user has just proved they read (a code reached it)."""
+    User.objects.filter(pk=user.pk).update(email=email, email_verified=True)
+    user.email, user.email_verified = email, True
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """
+    Delete the user. Their inviter's count drops by one; the people they invited keep their
+    activated code and lose only the link (`invited_by` becomes null).
+    """
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        return
+    if locked.invited_by_id is not None:
+        User.objects.filter(pk=locked.invited_by_id, referrals_count__gt=0).update(
+            referrals_count=F("referrals_count") - 1
+        )
+    locked.delete()

@@ -1,0 +1,117 @@
+"""
+API tokens: issue, rotate, revoke.
+
+Every sign-in starts a chain (`SignIn`) whose id rides in each refresh token as `sid`. A
+refresh token works once: refreshing blacklists it and issues its successor with the same
+absolute expiry. Presenting a used one means it was copied, so the whole chain is revoked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from vouch.accounts.errors import TokenNotValid
+from vouch.accounts.models import SignIn, User
+from vouch.core import clock
+
+SIGN_IN_CLAIM = "sid"
+
+
+def _refresh_token_issue(*, user: User, sign_in_id: str, exp: int | None = None) -> RefreshToken:
+    token = RefreshToken()
+    token[api_settings.USER_ID_CLAIM] = user.pk
+    token[SIGN_IN_CLAIM] = sign_in_id
+    if exp is not None:
+        token["exp"] = exp  # the chain's expiry is absolute: rotation never extends it
+    OutstandingToken.objects.create(
+        user=user,
+        jti=token[api_settings.JTI_CLAIM],
+        token=str(token),
+        created_at=clock.now(),
+        expires_at=datetime_from_epoch(token["exp"]),
+    )
+    return token
+
+
+def _pair(refresh: RefreshToken) -> dict[str, Any]:
+    return {
+        "access": str(refresh.access_token),
+        "refresh": str(refresh),
+        "token_type": "Bearer",
+        "expires_in": int(api_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
+    }
+
+
+@transaction.atomic
+def tokens_issue(*, user: User) -> dict[str, Any]:
+    """Start a sign-in for `user` and return its first access and refresh tokens."""
+    sign_in = SignIn.objects.create(id=uuid.uuid4(), user=user)
+    return _pair(_refresh_token_issue(user=user, sign_in_id=str(sign_in.id)))
+
+
+def _decode_refresh(raw: str) -> dict[str, Any]:
+    try:
+        payload = token_backend.decode(raw, verify=True)
+    except TokenBackendError:
+        raise TokenNotValid() from None
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or SIGN_IN_CLAIM not in payload:
+        raise TokenNotValid()
+    return payload
+
+
+def _blacklist(jti: str) -> bool:
+    """Blacklist the token; return False if it already was (it has been used before)."""
+    outstanding = OutstandingToken.objects.filter(jti=jti).first()
+    if outstanding is None:
+        return False
+    try:
+        with transaction.atomic():
+            _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+    except IntegrityError:
+        created = False
+    return created
+
+
+def _sign_in_revoke(sign_in_id: str) -> None:
+    SignIn.objects.filter(id=sign_in_id, revoked_at__isnull=True).update(revoked_at=clock.now())
+
+
+def tokens_refresh(*, raw: str) -> dict[str, Any]:
+    """Exchange a refresh token for a new pair; a reused token revokes its whole sign-in."""
+    payload = _decode_refresh(raw)
+    sign_in_id = payload[SIGN_IN_CLAIM]
+    with transaction.atomic():
+        first_use = _blacklist(payload[api_settings.JTI_CLAIM])
+        if not first_use:
+            _sign_in_revoke(sign_in_id)
+    if not first_use:
+        raise TokenNotValid()
+    sign_in = (
+        SignIn.objects.select_related("user")
+        .filter(id=sign_in_id, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if sign_in is None or sign_in.user_id != payload.get(api_settings.USER_ID_CLAIM):
+        raise TokenNotValid()
+    with transaction.atomic():
+        refresh = _refresh_token_issue(user=sign_in.user, sign_in_id=sign_in_id, exp=payload["exp"])
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+@transaction.atomic
+def tokens_revoke(*, raw: str, user: User) -> None:
+    """Sign out: the refresh token and every token of its sign-in stop working."""
+    payload = _decode_refresh(raw)
+    if payload.get(api_settings.USER_ID_CLAIM) != user.pk:
+        raise TokenNotValid()
+    _blacklist(payload[api_settings.JTI_CLAIM])
+    _sign_in_revoke(payload[SIGN_IN_CLAIM])

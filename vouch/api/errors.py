@@ -1,0 +1,75 @@
+"""
+The API's one place where errors become responses: DRF's exceptions and our domain errors
+alike answer `{"detail", "code", ...}`; validation errors keep DRF's `{"field": [...]}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from vouch.core.errors import ApplicationError, Throttled
+
+ERROR_CODES = {
+    status.HTTP_400_BAD_REQUEST: "invalid",
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "request_too_large",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
+    status.HTTP_500_INTERNAL_SERVER_ERROR: "server_error",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "service_unavailable",
+}
+
+DEFAULT_MESSAGES = {
+    status.HTTP_404_NOT_FOUND: _("Not found."),
+    status.HTTP_405_METHOD_NOT_ALLOWED: _("Method not allowed."),
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: _("The request body is too large."),
+    status.HTTP_500_INTERNAL_SERVER_ERROR: _("Server error. It has been logged."),
+    status.HTTP_503_SERVICE_UNAVAILABLE: _("The service is temporarily unavailable."),
+}
+
+
+def error_body(status_code: int, detail: Any = None, code: str | None = None) -> dict[str, Any]:
+    return {
+        "detail": str(detail if detail is not None else DEFAULT_MESSAGES.get(status_code, "")),
+        "code": code or ERROR_CODES.get(status_code, "error"),
+    }
+
+
+def _application_error_response(error: ApplicationError) -> Response:
+    body = {"detail": str(error.detail), "code": error.code, **error.extra}
+    headers = {}
+    if isinstance(error, Throttled):
+        headers["Retry-After"] = str(error.retry_after)
+    if error.status == status.HTTP_401_UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return Response(body, status=error.status, headers=headers)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return _application_error_response(exc)
+    response = exception_handler(exc, context)
+    if response is None or isinstance(exc, exceptions.ValidationError):
+        return response
+    detail = getattr(exc, "detail", None)
+    code: str | None = None
+    if isinstance(detail, dict):
+        # simplejwt puts {"detail", "code", "messages"} here; keep detail and code.
+        code = str(detail.get("code", "")) or None
+        detail = detail.get("detail", detail)
+    elif isinstance(detail, exceptions.ErrorDetail):
+        code = detail.code
+    body = error_body(response.status_code, detail, code)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        body["retry_after"] = max(1, int(exc.wait + 0.999))
+        response["Retry-After"] = str(body["retry_after"])
+    response.data = body
+    return response

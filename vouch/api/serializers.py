@@ -1,0 +1,196 @@
+"""Request and response bodies of the API (API.md §2-3). Shapes only; no rules."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from vouch.accounts.models import User
+from vouch.api.fields import PhoneField
+from vouch.core.codes import INVITE_CODE_MAX_INPUT
+
+_CODE_SEPARATORS = re.compile(r"[\s-]")
+
+
+class CodeRequestSerializer(serializers.Serializer):
+    phone = PhoneField()
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    channel = serializers.ChoiceField(choices=["sms", "email"], required=False)
+    invite_code = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=INVITE_CODE_MAX_INPUT
+    )
+
+    def validate_channel(self, value: str) -> str:
+        if value not in settings.OTP_CHANNELS:
+            raise serializers.ValidationError(_("This channel is switched off."))
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("channel", settings.OTP_DEFAULT_CHANNEL)
+        if attrs["channel"] == "email" and not attrs.get("email"):
+            raise serializers.ValidationError({"email": [_("An e-mail address is required.")]})
+        return attrs
+
+
+class SignInSerializer(serializers.Serializer):
+    phone = PhoneField()
+    code = serializers.CharField(max_length=32, trim_whitespace=True)
+    invite_code = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=INVITE_CODE_MAX_INPUT
+    )
+
+    def validate_code(self, value: str) -> str:
+        digits = _CODE_SEPARATORS.sub("", value)
+        if not digits.isdigit() or not 4 <= len(digits) <= 10:
+            raise serializers.ValidationError(_("Enter the digits of the code."))
+        return digits
+
+
+class AuthenticateFormSerializer(CodeRequestSerializer):
+    """Both steps in one form for the browsable API: fill `code` for step 2."""
+
+    code = serializers.CharField(required=False, allow_blank=True, max_length=32)
+
+
+class CodeSentSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    phone = serializers.CharField()
+    channel = serializers.CharField()
+    destination = serializers.CharField()
+    code_length = serializers.IntegerField()
+    expires_in = serializers.IntegerField()
+    resend_in = serializers.IntegerField()
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    phone = serializers.CharField()
+
+
+class ReferralSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    phone = serializers.CharField()
+    date_joined = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(source="invite_activated_at")
+
+
+class ProfileSerializer(serializers.Serializer):
+    """The signed-in user's profile; `inviter`, `referrals` and `referrals_next` come in context."""
+
+    id = serializers.IntegerField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+    email_verified = serializers.BooleanField()
+    invite_code = serializers.CharField()
+    invite_link = serializers.SerializerMethodField()
+    activated_invite_code = serializers.CharField(allow_null=True)
+    invited_by = serializers.SerializerMethodField()
+    invite_activated_at = serializers.DateTimeField(allow_null=True)
+    date_joined = serializers.DateTimeField()
+    referrals_count = serializers.IntegerField()
+    referrals = serializers.SerializerMethodField()
+    referrals_next = serializers.SerializerMethodField()
+
+    def get_invite_link(self, user: User) -> str:
+        return f"{settings.SITE_URL}/join/{user.invite_code}"
+
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
+    def get_invited_by(self, user: User) -> dict[str, Any] | None:
+        inviter = self.context.get("inviter")
+        return UserBriefSerializer(inviter).data if inviter else None
+
+    @extend_schema_field(ReferralSerializer(many=True))
+    def get_referrals(self, user: User) -> list[dict[str, Any]]:
+        return ReferralSerializer(self.context.get("referrals", []), many=True).data
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_referrals_next(self, user: User) -> str | None:
+        return self.context.get("referrals_next")
+
+
+class InviteOutcomeSerializer(serializers.Serializer):
+    activated = serializers.BooleanField()
+    code = serializers.CharField(required=False)
+
+
+class SignedInSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    created = serializers.BooleanField()
+    user = ProfileSerializer()
+    invite = InviteOutcomeSerializer(allow_null=True)
+
+
+class InviteActivateSerializer(serializers.Serializer):
+    invite_code = serializers.CharField(max_length=INVITE_CODE_MAX_INPUT)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    phone = serializers.CharField()
+    invited_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = (
+            "id",
+            "phone",
+            "email",
+            "email_verified",
+            "invite_code",
+            "activated_invite_code",
+            "invited_by",
+            "referrals_count",
+            "is_active",
+            "is_staff",
+            "date_joined",
+            "last_login",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(UserBriefSerializer(allow_null=True))
+    def get_invited_by(self, user: User) -> dict[str, Any] | None:
+        # The list selects `invited_by` with the users, so this runs no query.
+        inviter = user.invited_by
+        return {"id": inviter.pk, "phone": str(inviter.phone)} if inviter else None
+
+
+class UserCreateSerializer(serializers.Serializer):
+    phone = PhoneField()
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    is_staff = serializers.BooleanField(required=False, default=False)
+    is_active = serializers.BooleanField(required=False, default=True)
+
+
+class StaffUserUpdateSerializer(serializers.Serializer):
+    """What staff may change. PUT needs every field; PATCH any subset."""
+
+    phone = PhoneField()
+    email = serializers.EmailField(allow_blank=True)
+    is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+
+
+class OwnUserUpdateSerializer(serializers.Serializer):
+    """What users may change about themselves."""
+
+    email = serializers.EmailField(allow_blank=True)
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.CharField()

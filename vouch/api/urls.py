@@ -1,0 +1,46 @@
+"""
+The API paths of the original specification, kept exactly. Each answers with and without
+its trailing slash (a direct answer, never a redirect).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import URLPattern, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from vouch.api import views
+
+app_name = "api"
+
+user_list = views.UserViewSet.as_view({"get": "list", "post": "create"})
+user_detail = views.UserViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+
+
+def both(route: str, view: Any, name: str) -> list[URLPattern]:
+    return [path(route, view, name=name), path(route.rstrip("/"), view)]
+
+
+urlpatterns = [
+    *both("users/authenticate/", views.AuthenticateView.as_view(), "authenticate"),
+    *both("users/token/refresh/", views.TokenRefreshView.as_view(), "token-refresh"),
+    *both("users/logout/", views.LogoutView.as_view(), "logout"),
+    *both("users/profile/", views.ProfileView.as_view(), "profile"),
+    *both(
+        "users/profile/activate_invite_code/",
+        views.InviteActivateView.as_view(),
+        "activate-invite-code",
+    ),
+    *both("users/profile/<int:pk>/", views.ProfileView.as_view(), "profile-detail"),
+    *both(
+        "users/profile/<int:pk>/referrals/", views.ReferralListView.as_view(), "profile-referrals"
+    ),
+    *both("users/", user_list, "user-list"),
+    *both("users/<int:pk>/", user_detail, "user-detail"),
+    *both("schema/", SpectacularAPIView.as_view(), "schema"),
+    *both("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), "docs"),
+    *both("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), "redoc"),
+]

@@ -1,0 +1,284 @@
+"""
+Thin API views: parse the body, call one service or selector, render the result.
+The rules live in `vouch.otp`, `vouch.referrals` and `vouch.accounts`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from rest_framework import filters, mixins, serializers, status, viewsets
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from vouch.accounts.models import User
+from vouch.accounts.selectors import users_visible_to
+from vouch.accounts.services import user_create, user_delete, user_update
+from vouch.accounts.tokens import tokens_issue, tokens_refresh, tokens_revoke
+from vouch.api import serializers as s
+from vouch.api.pagination import ReferralPagination, UserPagination, referrals_first_page
+from vouch.api.permissions import IsStaff
+from vouch.api.schema import ERRORS
+from vouch.core.requests import client_ip
+from vouch.otp.services import challenge_request, sign_in_with_code
+from vouch.referrals.selectors import inviter_for_user, referrals_for_user
+from vouch.referrals.services import invite_code_activate
+
+
+def profile_data(request: Request, user: User) -> dict[str, Any]:
+    """The Profile body (API.md §2.4) in a fixed number of queries, whatever the referrals."""
+    list_path = reverse("api:profile-referrals", kwargs={"pk": user.pk})
+    page, next_link = referrals_first_page(referrals_for_user(user_id=user.pk), request, list_path)
+    context = {
+        "inviter": inviter_for_user(user=user),
+        "referrals": page,
+        "referrals_next": next_link,
+    }
+    return dict(s.ProfileSerializer(user, context=context).data)
+
+
+class AuthenticateView(GenericAPIView):
+    """Sign in by phone: step 1 asks for a code, step 2 (with `code`) signs in."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []  # the API's sign-in never reads or starts a session
+    serializer_class = s.AuthenticateFormSerializer
+
+    @extend_schema(
+        operation_id="authenticate_describe",
+        tags=["auth"],
+        responses={200: {"type": "object", "additionalProperties": True}},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "detail": _("Sign in with a phone number in two steps."),
+                "steps": [
+                    {"step": 1, "fields": ["phone", "email", "channel", "invite_code"]},
+                    {"step": 2, "fields": ["phone", "code", "invite_code"]},
+                ],
+            }
+        )
+
+    @extend_schema(
+        operation_id="authenticate",
+        tags=["auth"],
+        request=PolymorphicProxySerializer(
+            component_name="AuthenticateRequest",
+            serializers=[s.CodeRequestSerializer, s.SignInSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="AuthenticateResponse",
+                serializers=[s.CodeSentSerializer, s.SignedInSerializer],
+                resource_type_field_name=None,
+            ),
+            **ERRORS(400, 403, 429, 503),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        if "code" in request.data:
+            return self._sign_in(request)
+        return self._request_code(request)
+
+    def _request_code(self, request: Request) -> Response:
+        body = s.CodeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        sent = challenge_request(
+            **body.validated_data, ip=client_ip(request), language=translation.get_language()
+        )
+        return Response({"detail": _("Code sent."), **sent.__dict__})
+
+    def _sign_in(self, request: Request) -> Response:
+        body = s.SignInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        signed_in = sign_in_with_code(**body.validated_data, ip=client_ip(request))
+        tokens = tokens_issue(user=signed_in.user)
+        return Response(
+            {
+                **tokens,
+                "created": signed_in.created,
+                "user": profile_data(request, signed_in.user),
+                "invite": signed_in.invite,
+            }
+        )
+
+
+class ProfileView(GenericAPIView):
+    serializer_class = s.ProfileSerializer
+
+    @extend_schema(tags=["profile"], responses={200: s.ProfileSerializer, **ERRORS(401, 404)})
+    def get(self, request: Request, pk: int | None = None) -> Response:
+        user = (
+            request.user
+            if pk is None
+            else get_object_or_404(users_visible_to(user=request.user), pk=pk)
+        )
+        return Response(profile_data(request, user))
+
+
+class ReferralListView(ListAPIView):
+    serializer_class = s.ReferralSerializer
+    pagination_class = ReferralPagination
+
+    def get_queryset(self) -> QuerySet[User]:
+        owner = get_object_or_404(users_visible_to(user=self.request.user), pk=self.kwargs["pk"])
+        return referrals_for_user(user_id=owner.pk)
+
+    @extend_schema(
+        operation_id="profile_referrals_list",
+        tags=["referrals"],
+        responses={200: s.ReferralSerializer(many=True), **ERRORS(401, 404)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class InviteActivateView(GenericAPIView):
+    serializer_class = s.InviteActivateSerializer
+
+    def get_permissions(self) -> list[Any]:
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
+
+    @extend_schema(
+        operation_id="invite_activate_describe",
+        tags=["referrals"],
+        responses={200: {"type": "object", "additionalProperties": True}},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "detail": _("Activate someone's invite code, once."),
+                "fields": ["invite_code"],
+            }
+        )
+
+    @extend_schema(
+        operation_id="invite_activate",
+        tags=["referrals"],
+        responses={200: s.ProfileSerializer, **ERRORS(400, 401, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        body = s.InviteActivateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = invite_code_activate(user=request.user, raw_code=body.validated_data["invite_code"])
+        return Response(profile_data(request, user))
+
+
+class TokenRefreshView(GenericAPIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    serializer_class = s.RefreshSerializer
+
+    @extend_schema(
+        operation_id="token_refresh",
+        tags=["auth"],
+        responses={200: s.TokenPairSerializer, **ERRORS(400, 401)},
+    )
+    def post(self, request: Request) -> Response:
+        body = s.RefreshSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(tokens_refresh(raw=body.validated_data["refresh"]))
+
+
+class LogoutView(GenericAPIView):
+    serializer_class = s.RefreshSerializer
+
+    @extend_schema(operation_id="logout", tags=["auth"], responses={204: None, **ERRORS(400, 401)})
+    def post(self, request: Request) -> Response:
+        body = s.RefreshSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        tokens_revoke(raw=body.validated_data["refresh"], user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["users"])
+class UserViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Staff manage every user; a user reads, updates and deletes only themself."""
+
+    serializer_class = s.UserSerializer
+    pagination_class = UserPagination
+    filter_backends = [filters.SearchFilter, filters.OrderingFilter]
+    search_fields = ["phone", "email", "invite_code"]
+    ordering_fields = ["date_joined", "phone"]
+    ordering = ["-date_joined", "-id"]
+
+    def get_permissions(self) -> list[Any]:
+        if self.action in ("list", "create"):
+            return [IsAuthenticated(), IsStaff()]
+        return [IsAuthenticated()]
+
+    def get_queryset(self) -> QuerySet[User]:
+        queryset = users_visible_to(user=self.request.user).select_related("invited_by")
+        if self.action == "list" and "invited_by" in self.request.query_params:
+            invited_by = self.request.query_params["invited_by"]
+            if not invited_by.isdigit():
+                raise serializers.ValidationError({"invited_by": [_("Enter a user id.")]})
+            queryset = queryset.filter(invited_by_id=int(invited_by))
+        return queryset
+
+    def _update_serializer_class(self, user: User) -> type[serializers.Serializer]:
+        return (
+            s.StaffUserUpdateSerializer if self.request.user.is_staff else s.OwnUserUpdateSerializer
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("invited_by", int, description="Only referrals of this user id.")
+        ],
+        responses={200: s.UserSerializer(many=True), **ERRORS(400, 401, 403)},
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.UserCreateSerializer, responses={201: s.UserSerializer, **ERRORS(400, 401, 403)}
+    )
+    def create(self, request: Request) -> Response:
+        body = s.UserCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = user_create(**body.validated_data)
+        return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: s.UserSerializer, **ERRORS(401, 404)})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        user = self.get_object()
+        body = self._update_serializer_class(user)(data=request.data, partial=partial)
+        body.is_valid(raise_exception=True)
+        user_update(user=user, data=body.validated_data)
+        return Response(s.UserSerializer(self.get_queryset().get(pk=user.pk)).data)
+
+    @extend_schema(
+        request=s.StaffUserUpdateSerializer,
+        responses={200: s.UserSerializer, **ERRORS(400, 401, 404)},
+    )
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(
+        request=s.StaffUserUpdateSerializer(partial=True),
+        responses={200: s.UserSerializer, **ERRORS(400, 401, 404)},
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request, partial=True)
+
+    @extend_schema(responses={204: None, **ERRORS(401, 404)})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user_delete(user=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,37 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Explain, in plain words, how to sign in to a local development server."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        backend = settings.SMS_BACKEND
+        where = {
+            "console": "in this terminal, under 'SMS to ...'",
+            "file": f"in a new file under {settings.SMS_FILE_PATH}",
+        }.get(backend, f"wherever the '{backend}' SMS backend delivers it")
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    "Vouch is starting on http://127.0.0.1:8000",
+                    "",
+                    "To sign in:",
+                    "  1. Ask for a code:",
+                    "     curl -s -X POST http://127.0.0.1:8000/api/users/authenticate/ \\",
+                    "          -H 'Content-Type: application/json' -d '{\"phone\": \"+79123456789\"}'",
+                    f"  2. The code appears {where}.",
+                    "  3. Sign in with it:",
+                    "     curl -s -X POST http://127.0.0.1:8000/api/users/authenticate/ \\",
+                    "          -H 'Content-Type: application/json' \\",
+                    '          -d \'{"phone": "+79123456789", "code": "<the code>"}\'',
+                    "",
+                    "API docs: http://127.0.0.1:8000/api/docs/   Admin: http://127.0.0.1:8000/admin/",
+                    "(create an admin with: .venv/bin/python manage.py createsuperuser)",
+                    "",
+                ]
+            )
+        )

@@ -1,0 +1,84 @@
+"""Phone numbers: parsing to E.164 and masking for responses and logs."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def phone_parse(raw: str, *, region: str | None = None) -> str:
+    """Return `raw` in E.164, or raise InvalidPhone for an invalid or impossible number."""
+    text = (raw or "").strip()
+    if not text or len(text) > 64:
+        raise InvalidPhone(raw)
+    default_region = region or settings.PHONE_DEFAULT_REGION
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if (number is None or not phonenumbers.is_valid_number(number)) and not text.startswith("+"):
+        # "79123456789": digits with the country code but without the plus sign.
+        try:
+            number = phonenumbers.parse("+" + text, None)
+        except phonenumbers.NumberParseException:
+            number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(raw)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_region(e164: str) -> str | None:
+    """Return the ISO region libphonenumber assigns to the number (e.g. 'RU', 'KZ')."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+
+
+def _split(e164: str) -> tuple[str, str]:
+    number = phonenumbers.parse(e164, None)
+    return str(number.country_code), phonenumbers.national_significant_number(number)
+
+
+def mask_phone(e164: str) -> str:
+    """
+    Return the number as people read it with the middle digits hidden: `+7 912 ***-**-89`.
+
+    The country code, the first three national digits and the last two stay visible.
+    """
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "***"
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    country_part = f"+{number.country_code}"
+    national = formatted[len(country_part) :]
+    digit_count = sum(ch.isdigit() for ch in national)
+    keep_head, keep_tail = 3, 2
+    out, seen = [], 0
+    for ch in national:
+        if ch.isdigit():
+            seen += 1
+            visible = seen <= keep_head or seen > digit_count - keep_tail
+            out.append(ch if visible else "*")
+        else:
+            out.append(ch)
+    return country_part + "".join(out)
+
+
+def mask_phone_for_log(e164: str) -> str:
+    """Return a compact masked form for logs and audit: `+7912***6789`."""
+    try:
+        country, national = _split(e164)
+    except phonenumbers.NumberParseException:
+        return "***"
+    return f"+{country}{national[:3]}***{national[-4:]}"
+
+
+def mask_email(address: str) -> str:
+    """Return `a***@example.com` for `alice@example.com`."""
+    local, _, domain = address.partition("@")
+    if not domain:
+        return "***"
+    return f"{local[:1]}***@{domain}"

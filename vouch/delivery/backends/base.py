@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vouch.delivery.message import SmsMessage
+
+
+class BaseSmsBackend:
+    """
+    Base class for SMS backends, the same shape as Django's e-mail backends.
+
+    Subclasses must at least override send_messages(); open() and close() can be called
+    explicitly or through the context manager.
+    """
+
+    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
+        self.fail_silently = fail_silently
+
+    def open(self) -> bool | None:
+        """Open a network connection, if the backend keeps one."""
+        return None
+
+    def close(self) -> None:
+        """Close the network connection, if there is one."""
+
+    def __enter__(self) -> BaseSmsBackend:
+        try:
+            self.open()
+        except Exception:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
+        """
+        Send the messages and return how many were sent; raise DeliveryError on failure
+        unless fail_silently.
+        """
+        raise NotImplementedError("subclasses of BaseSmsBackend must override send_messages()")

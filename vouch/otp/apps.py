@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OtpConfig(AppConfig):
+    name = "vouch.otp"
+    label = "otp"
+    verbose_name = _("One-time codes")

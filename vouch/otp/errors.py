@@ -1,0 +1,48 @@
+from django.utils.translation import gettext_lazy as _
+
+from vouch.core.errors import ApplicationError
+
+
+class RegionNotAllowed(ApplicationError):
+    code = "region_not_allowed"
+    message = _("Codes cannot be sent to numbers of this country.")
+
+
+class DeliveryFailed(ApplicationError):
+    code = "delivery_failed"
+    status = 503
+    message = _("The code could not be sent. Please try again in a moment.")
+
+
+class InvalidCode(ApplicationError):
+    code = "invalid_code"
+    message = _("The code is wrong.")
+
+
+class AttemptsExceeded(ApplicationError):
+    code = "attempts_exceeded"
+    message = _("Too many wrong codes. Ask for a new code.")
+
+
+class CodeExpired(ApplicationError):
+    code = "code_expired"
+    message = _("The code has expired. Ask for a new code.")
+
+
+class NoActiveCode(ApplicationError):
+    code = "no_active_code"
+    message = _("There is no active code for this number. Ask for a code first.")
+
+
+class EmailMismatch(ApplicationError):
+    code = "email_mismatch"
+    message = _(
+        "This account signs in by e-mail only at the address it has on record. "
+        "Use that address or sign in by SMS."
+    )
+
+
+class UserInactive(ApplicationError):
+    code = "user_inactive"
+    status = 403
+    message = _("This account is disabled.")

@@ -1,0 +1,48 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("E-mail")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+    TEST = "test", _("test number, not sent")
+
+
+class Challenge(models.Model):
+    """
+    One code sent to one phone. Only a keyed hash of the code is stored. The newest challenge
+    of a phone is the only one that can sign in; `attempts` and `consumed_at` change only
+    through conditional UPDATEs, so concurrent verifications cannot both succeed.
+    """
+
+    phone = models.CharField(_("phone"), max_length=20)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    destination = models.CharField(_("destination"), max_length=254)
+    code_hash = models.CharField(max_length=64)
+    salt = models.CharField(max_length=32)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    consumed_at = models.DateTimeField(_("consumed at"), null=True, blank=True)
+    invite_code = models.CharField(_("invite code"), max_length=32, blank=True, default="")
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True, default="")
+    delivery_status = models.CharField(
+        _("delivery"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+
+    class Meta:
+        verbose_name = _("code challenge")
+        verbose_name_plural = _("code challenges")
+        indexes = [
+            models.Index(fields=["phone", "-created_at", "-id"], name="challenge_newest_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} challenge #{self.pk}"

@@ -1,0 +1,201 @@
+"""
+Step 1 (`challenge_request`) and step 2 (`challenge_verify`, `sign_in_with_code`) of the
+phone sign-in. Both front ends, the API and the web pages, call these and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from vouch.accounts.models import User
+from vouch.accounts.services import user_email_confirm, user_get_or_create
+from vouch.core import clock
+from vouch.core.errors import ApplicationError
+from vouch.core.phones import mask_email, mask_phone, mask_phone_for_log, phone_region
+from vouch.delivery.errors import DeliveryError
+from vouch.delivery.services import email_send, sms_send
+from vouch.otp import app_settings, policies
+from vouch.otp.errors import (
+    AttemptsExceeded,
+    CodeExpired,
+    DeliveryFailed,
+    EmailMismatch,
+    InvalidCode,
+    NoActiveCode,
+    RegionNotAllowed,
+    UserInactive,
+)
+from vouch.otp.hashing import code_generate, code_hash, code_matches, salt_generate
+from vouch.otp.messages import code_email, code_sms_text
+from vouch.otp.models import Challenge, Channel, DeliveryStatus
+from vouch.referrals.services import invite_code_activate
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CodeRequested:
+    phone: str
+    channel: str
+    destination: str
+    code_length: int
+    expires_in: int
+    resend_in: int
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    created: bool
+    invite: dict[str, Any] | None
+
+
+def _deliver(challenge: Challenge, code: str) -> None:
+    if challenge.channel == Channel.EMAIL:
+        subject, body = code_email(code=code, language=challenge.language)
+        email_send(to=challenge.destination, subject=subject, body=body)
+    else:
+        sms_send(
+            to=challenge.destination, body=code_sms_text(code=code, language=challenge.language)
+        )
+
+
+def challenge_request(
+    *,
+    phone: str,
+    channel: str,
+    email: str = "",
+    invite_code: str = "",
+    ip: str | None = None,
+    language: str = "",
+) -> CodeRequested:
+    """
+    Send a fresh code to `phone` (by SMS) or to `email`, replacing any earlier code.
+
+    The answer does not depend on whether the phone has an account. Raise RegionNotAllowed,
+    Throttled (resend cooldown and the other limits) or DeliveryFailed; a code that could not
+    be delivered can never sign in.
+    """
+    allowed = app_settings.allowed_regions()
+    if allowed and phone_region(phone) not in allowed:
+        raise RegionNotAllowed()
+
+    policies.send_permit(phone=phone, ip=ip)
+
+    test_code = app_settings.test_numbers().get(phone)
+    code = test_code or code_generate(app_settings.code_length())
+    now = clock.now()
+    salt = salt_generate()
+    challenge = Challenge.objects.create(
+        phone=phone,
+        channel=channel,
+        destination=email if channel == Channel.EMAIL else phone,
+        code_hash=code_hash(code=code, salt=salt, phone=phone),
+        salt=salt,
+        created_at=now,
+        expires_at=now + timedelta(seconds=app_settings.ttl()),
+        invite_code=invite_code,
+        ip=ip or None,
+        language=language,
+        delivery_status=DeliveryStatus.TEST if test_code else DeliveryStatus.PENDING,
+    )
+
+    if not test_code:
+        try:
+            _deliver(challenge, code)
+        except DeliveryError:
+            Challenge.objects.filter(pk=challenge.pk).update(delivery_status=DeliveryStatus.FAILED)
+            policies.send_refund(phone=phone, ip=ip)
+            raise DeliveryFailed() from None
+        Challenge.objects.filter(pk=challenge.pk).update(delivery_status=DeliveryStatus.SENT)
+    logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
+
+    masked = mask_email(email) if channel == Channel.EMAIL else mask_phone(phone)
+    return CodeRequested(
+        phone=phone,
+        channel=channel,
+        destination=masked,
+        code_length=len(code) if test_code else app_settings.code_length(),
+        expires_in=app_settings.ttl(),
+        resend_in=app_settings.resend_cooldown(),
+    )
+
+
+def challenge_verify(*, phone: str, code: str, ip: str | None = None) -> Challenge:
+    """
+    Check `code` against the newest challenge of `phone` and consume it.
+
+    Every try counts (one conditional UPDATE), so of concurrent requests with the right code
+    exactly one gets the challenge; the rest see it consumed. Raise InvalidCode (with
+    `attempts_left`), AttemptsExceeded, CodeExpired or NoActiveCode.
+    """
+    policies.verify_permit(phone=phone, ip=ip)
+    challenge = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
+    if (
+        challenge is None
+        or challenge.consumed_at is not None
+        or challenge.delivery_status == DeliveryStatus.FAILED
+    ):
+        raise NoActiveCode()
+    if challenge.expires_at <= clock.now():
+        raise CodeExpired()
+
+    limit = app_settings.max_attempts()
+    live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
+    if not live.filter(attempts__lt=limit).update(attempts=F("attempts") + 1):
+        if live.exists():
+            raise AttemptsExceeded()
+        raise NoActiveCode()
+
+    if not code_matches(
+        code=code, salt=challenge.salt, phone=phone, expected_hash=challenge.code_hash
+    ):
+        policies.verify_failed(phone=phone, ip=ip)
+        attempts = Challenge.objects.values_list("attempts", flat=True).get(pk=challenge.pk)
+        raise InvalidCode(attempts_left=max(0, limit - attempts))
+
+    if not live.update(consumed_at=clock.now()):
+        raise NoActiveCode()
+    return challenge
+
+
+def _invite_outcome(user: User, raw_code: str) -> dict[str, Any]:
+    try:
+        invite_code_activate(user=user, raw_code=raw_code)
+    except ApplicationError as error:
+        return {"activated": False, "code": error.code}
+    return {"activated": True}
+
+
+def sign_in_with_code(
+    *, phone: str, code: str, invite_code: str = "", ip: str | None = None
+) -> SignedIn:
+    """
+    Sign in with a code: consume it, find or create the user, and apply an invite code (given
+    now or at step 1). The invite's outcome is reported and never blocks the sign-in.
+    """
+    challenge = challenge_verify(phone=phone, code=code, ip=ip)
+    user, created = user_get_or_create(phone=phone)
+    if challenge.channel == Channel.EMAIL:
+        on_record = user.email.strip().lower()
+        if not created and on_record != challenge.destination.strip().lower():
+            raise EmailMismatch()
+        user = user_email_confirm(user=user, email=challenge.destination)
+    if not user.is_active:
+        raise UserInactive()
+
+    raw_invite = invite_code or challenge.invite_code
+    invite = _invite_outcome(user, raw_invite) if raw_invite else None
+
+    with transaction.atomic():
+        now = clock.now()
+        User.objects.filter(pk=user.pk).update(last_login=now)
+        user.last_login = now
+    logger.info("Signed in %s (new: %s)", mask_phone_for_log(phone), created)
+    return SignedIn(user=user, created=created, invite=invite)

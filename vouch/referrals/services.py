@@ -1,0 +1,80 @@
+"""Activating an invite code: once per user, for ever, never one's own, never a cycle."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from vouch.accounts.models import User
+from vouch.core import clock
+from vouch.core.codes import normalize_invite_code
+from vouch.referrals.errors import (
+    InviteAlreadyActivated,
+    InviteCycle,
+    InviteNotFound,
+    OwnInviteCode,
+)
+
+# Any fixed 64-bit number: the PostgreSQL advisory lock that serialises edits of the tree.
+_TREE_LOCK_KEY = 0x566F756368_01
+
+_IS_ANCESTOR_SQL = """
+WITH RECURSIVE chain(id, invited_by_id) AS (
+    SELECT id, invited_by_id FROM {table} WHERE id = %s
+    UNION
+    SELECT u.id, u.invited_by_id FROM {table} u JOIN chain c ON u.id = c.invited_by_id
+)
+SELECT 1 FROM chain WHERE id = %s LIMIT 1
+"""
+
+
+def _is_ancestor(*, ancestor_id: int, of_id: int) -> bool:
+    """True if `ancestor_id` is `of_id` or stands above it in the referral tree."""
+    sql = _IS_ANCESTOR_SQL.format(table=connection.ops.quote_name(User._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [of_id, ancestor_id])
+        return cursor.fetchone() is not None
+
+
+def _lock_tree() -> None:
+    # Two users activating each other's codes at once would each see no cycle and both
+    # write, closing one. Activations are rare, so they take turns: on PostgreSQL through a
+    # transaction-scoped advisory lock; SQLite already runs one write transaction at a time
+    # (IMMEDIATE mode, see settings).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TREE_LOCK_KEY])
+
+
+@transaction.atomic
+def invite_code_activate(*, user: User, raw_code: str) -> User:
+    """
+    Make `user` a referral of the owner of `raw_code`.
+
+    Raise InviteNotFound, OwnInviteCode, InviteCycle or InviteAlreadyActivated. The write is
+    conditional on the user having no activated code, so of concurrent activations by one
+    user exactly one succeeds.
+    """
+    current = User.objects.filter(pk=user.pk).values_list("activated_invite_code", flat=True)
+    if (already := current.first()) is not None:
+        raise InviteAlreadyActivated(activated_invite_code=already)
+    code = normalize_invite_code(raw_code)
+    if code is None:
+        raise InviteNotFound()
+    owner = User.objects.filter(invite_code=code, is_active=True).only("pk").first()
+    if owner is None:
+        raise InviteNotFound()
+    if owner.pk == user.pk:
+        raise OwnInviteCode()
+    _lock_tree()
+    if _is_ancestor(ancestor_id=user.pk, of_id=owner.pk):
+        raise InviteCycle()
+    now = clock.now()
+    claimed = User.objects.filter(pk=user.pk, activated_invite_code__isnull=True).update(
+        activated_invite_code=code, invited_by=owner.pk, invite_activated_at=now
+    )
+    if not claimed:
+        raise InviteAlreadyActivated(activated_invite_code=current.first())
+    User.objects.filter(pk=owner.pk).update(referrals_count=F("referrals_count") + 1)
+    user.activated_invite_code, user.invited_by_id, user.invite_activated_at = code, owner.pk, now
+    return user
