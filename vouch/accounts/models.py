@@ -42,7 +42,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="referrals",
     )
     # Kept when the inviter is deleted: it is what this user entered, once, for ever.
-    activated_invite_code = models.CharField(
+    activated_invite_code = models.CharField(  # noqa: DJ001 (null: "never activated")
         _("activated invite code"), max_length=6, null=True, blank=True
     )
     invite_activated_at = models.DateTimeField(_("invite activated at"), null=True, blank=True)

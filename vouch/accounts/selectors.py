@@ -11,4 +11,7 @@ def users_visible_to(*, user: Any) -> QuerySet[User]:
     """Staff see every user; anyone else sees only themself (others do not exist for them)."""
     if getattr(user, "is_staff", False):
         return User.objects.all()
-    return User.objects.filter(pk=getattr(user, "pk", None))
+    pk = getattr(user, "pk", None)
+    if pk is None:
+        return User.objects.none()
+    return User.objects.filter(pk=pk)

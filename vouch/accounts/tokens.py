@@ -60,7 +60,7 @@ def tokens_issue(*, user: User) -> dict[str, Any]:
 
 def _decode_refresh(raw: str) -> dict[str, Any]:
     try:
-        payload = token_backend.decode(raw, verify=True)
+        payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]
     except TokenBackendError:
         raise TokenNotValid() from None
     if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or SIGN_IN_CLAIM not in payload:

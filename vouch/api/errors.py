@@ -5,6 +5,7 @@ alike answer `{"detail", "code", ...}`; validation errors keep DRF's `{"field": 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -68,8 +69,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(detail, exceptions.ErrorDetail):
         code = detail.code
     body = error_body(response.status_code, detail, code)
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        body["retry_after"] = max(1, int(exc.wait + 0.999))
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        body["retry_after"] = max(1, math.ceil(wait))
         response["Retry-After"] = str(body["retry_after"])
     response.data = body
     return response

@@ -26,7 +26,7 @@ _DESCRIPTIONS = {
 }
 
 
-def ERRORS(*codes: int) -> dict[int, OpenApiResponse]:  # noqa: N802  (reads as a constant)
+def ERRORS(*codes: int) -> dict[int, OpenApiResponse]:
     return {
         code: OpenApiResponse(response=ErrorSerializer, description=_DESCRIPTIONS[code])
         for code in codes

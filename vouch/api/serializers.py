@@ -105,7 +105,7 @@ class ProfileSerializer(serializers.Serializer):
         return UserBriefSerializer(inviter).data if inviter else None
 
     @extend_schema_field(ReferralSerializer(many=True))
-    def get_referrals(self, user: User) -> list[dict[str, Any]]:
+    def get_referrals(self, user: User) -> Any:
         return ReferralSerializer(self.context.get("referrals", []), many=True).data
 
     @extend_schema_field(serializers.URLField(allow_null=True))

@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import filters, mixins, serializers, status, viewsets
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -31,6 +32,14 @@ from vouch.core.requests import client_ip
 from vouch.otp.services import challenge_request, sign_in_with_code
 from vouch.referrals.selectors import inviter_for_user, referrals_for_user
 from vouch.referrals.services import invite_code_activate
+
+
+def signed_in_user(request: Request) -> User:
+    """The authenticated user (views that call this require authentication)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
 
 
 def profile_data(request: Request, user: User) -> dict[str, Any]:
@@ -119,7 +128,7 @@ class ProfileView(GenericAPIView):
     @extend_schema(tags=["profile"], responses={200: s.ProfileSerializer, **ERRORS(401, 404)})
     def get(self, request: Request, pk: int | None = None) -> Response:
         user = (
-            request.user
+            signed_in_user(request)
             if pk is None
             else get_object_or_404(users_visible_to(user=request.user), pk=pk)
         )
@@ -170,7 +179,9 @@ class InviteActivateView(GenericAPIView):
     def post(self, request: Request) -> Response:
         body = s.InviteActivateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = invite_code_activate(user=request.user, raw_code=body.validated_data["invite_code"])
+        user = invite_code_activate(
+            user=signed_in_user(request), raw_code=body.validated_data["invite_code"]
+        )
         return Response(profile_data(request, user))
 
 
@@ -197,7 +208,7 @@ class LogoutView(GenericAPIView):
     def post(self, request: Request) -> Response:
         body = s.RefreshSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        tokens_revoke(raw=body.validated_data["refresh"], user=request.user)
+        tokens_revoke(raw=body.validated_data["refresh"], user=signed_in_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ class SmsBackend(BaseSmsBackend):
 
     def _write(self, message: SmsMessage) -> None:
         self.file_path.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
         final = self.file_path / f"{stamp}-{message.message_id}.txt"
         partial = final.with_suffix(".part")
         partial.write_text(f"{message.to}\n{message.body}\n", encoding="utf-8")
