@@ -41,11 +41,11 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 
 schema: $(STAMP)
-	$(MANAGE) spectacular --file docs/openapi.yaml --validate
+	DEBUG=true $(MANAGE) spectacular --file docs/openapi.yaml --validate
 
 messages: $(STAMP)
-	$(MANAGE) makemessages -l ru --no-obsolete
-	$(MANAGE) compilemessages
+	DEBUG=true $(MANAGE) makemessages -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=staticfiles && $(BIN)/python scripts/fill_ru.py
+	DEBUG=true $(MANAGE) compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,7 @@ urlpatterns = [
         views.InviteActivateView.as_view(),
         "activate-invite-code",
     ),
-    *both("users/profile/<int:pk>/", views.ProfileView.as_view(), "profile-detail"),
+    *both("users/profile/<int:pk>/", views.ProfileDetailView.as_view(), "profile-detail"),
     *both(
         "users/profile/<int:pk>/referrals/", views.ReferralListView.as_view(), "profile-referrals"
     ),

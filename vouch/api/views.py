@@ -123,15 +123,31 @@ class AuthenticateView(GenericAPIView):
 
 
 class ProfileView(GenericAPIView):
+    """The signed-in user's own profile."""
+
     serializer_class = s.ProfileSerializer
 
-    @extend_schema(tags=["profile"], responses={200: s.ProfileSerializer, **ERRORS(401, 404)})
-    def get(self, request: Request, pk: int | None = None) -> Response:
-        user = (
-            signed_in_user(request)
-            if pk is None
-            else get_object_or_404(users_visible_to(user=request.user), pk=pk)
-        )
+    @extend_schema(
+        operation_id="profile_own",
+        tags=["profile"],
+        responses={200: s.ProfileSerializer, **ERRORS(401)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(profile_data(request, signed_in_user(request)))
+
+
+class ProfileDetailView(GenericAPIView):
+    """A profile by id: one's own (staff: anyone's); someone else's is 404, not 403."""
+
+    serializer_class = s.ProfileSerializer
+
+    @extend_schema(
+        operation_id="profile_retrieve",
+        tags=["profile"],
+        responses={200: s.ProfileSerializer, **ERRORS(401, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        user = get_object_or_404(users_visible_to(user=request.user), pk=pk)
         return Response(profile_data(request, user))
 
 

@@ -23,7 +23,7 @@ class Command(BaseCommand):
                     "  1. Ask for a code:",
                     "     curl -s -X POST http://127.0.0.1:8000/api/users/authenticate/ \\",
                     "          -H 'Content-Type: application/json' \\",
-                    "          -d '{\"phone\": \"+79123456789\"}'",
+                    '          -d \'{"phone": "+79123456789"}\'',
                     f"  2. The code appears {where}.",
                     "  3. Sign in with it:",
                     "     curl -s -X POST http://127.0.0.1:8000/api/users/authenticate/ \\",

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+from django.test import RequestFactory
+
+from vouch.core.requests import client_ip
+
+
+def make_request(**meta):
+    meta.setdefault("REMOTE_ADDR", "10.0.0.9")
+    return RequestFactory().get("/", **meta)
+
+
+def test_socket_address_by_default(settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(make_request()) == "10.0.0.9"
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    request = make_request(HTTP_X_FORWARDED_FOR="1.2.3.4, 5.6.7.8")
+    assert client_ip(request) == "10.0.0.9"
+
+
+@pytest.mark.parametrize(("count", "expected"), [(1, "5.6.7.8"), (2, "1.2.3.4"), (3, "6.6.6.6")])
+def test_nth_forwarded_for_entry_from_the_right(settings, count, expected):
+    settings.TRUSTED_PROXY_COUNT = count
+    request = make_request(HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4,5.6.7.8")
+    assert client_ip(request) == expected
+
+
+def test_client_cannot_choose_its_address_by_prepending_entries(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    first = make_request(HTTP_X_FORWARDED_FOR="1.1.1.1, 5.6.7.8")
+    rotated = make_request(HTTP_X_FORWARDED_FOR="2.2.2.2, 3.3.3.3, 5.6.7.8")
+    assert client_ip(first) == client_ip(rotated) == "5.6.7.8"
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_x_real_ip_and_forwarded_are_ignored(settings, count):
+    settings.TRUSTED_PROXY_COUNT = count
+    plain = make_request(HTTP_X_FORWARDED_FOR="5.6.7.8")
+    spoofed = make_request(
+        HTTP_X_FORWARDED_FOR="5.6.7.8",
+        HTTP_X_REAL_IP="9.9.9.9",
+        HTTP_FORWARDED="for=9.9.9.9",
+    )
+    assert client_ip(spoofed) == client_ip(plain)
+    assert client_ip(spoofed) != "9.9.9.9"
