@@ -6,8 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 import vouch.delivery
-from vouch.delivery.backends import get_connection
-from vouch.delivery.backends import console, dummy, filebased, locmem
+from vouch.delivery.backends import console, dummy, filebased, get_connection, locmem
 from vouch.delivery.backends.base import BaseSmsBackend
 from vouch.delivery.message import SmsMessage
 

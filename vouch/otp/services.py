@@ -131,9 +131,10 @@ def challenge_verify(*, phone: str, code: str, ip: str | None = None) -> Challen
     """
     Check `code` against the newest challenge of `phone` and consume it.
 
-    Every try counts (one conditional UPDATE), so of concurrent requests with the right code
-    exactly one gets the challenge; the rest see it consumed. Raise InvalidCode (with
-    `attempts_left`), AttemptsExceeded, CodeExpired or NoActiveCode.
+    Every try counts, and the right code consumes the challenge in the same conditional
+    UPDATE, so of concurrent requests with the right code exactly one gets the challenge; the
+    rest see it consumed. Raise InvalidCode (with `attempts_left`), AttemptsExceeded,
+    CodeExpired or NoActiveCode.
     """
     policies.verify_permit(phone=phone, ip=ip)
     challenge = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
@@ -146,22 +147,25 @@ def challenge_verify(*, phone: str, code: str, ip: str | None = None) -> Challen
     if challenge.expires_at <= clock.now():
         raise CodeExpired()
 
+    # Compare first (no database), then count the try and, for the right code, consume the
+    # challenge in the same conditional UPDATE: concurrent right codes cannot use up the
+    # attempts of the one that wins, and only one of them changes the row.
+    right = code_matches(
+        code=code, salt=challenge.salt, phone=phone, expected_hash=challenge.code_hash
+    )
     limit = app_settings.max_attempts()
     live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
-    if not live.filter(attempts__lt=limit).update(attempts=F("attempts") + 1):
+    changes: dict[str, Any] = {"attempts": F("attempts") + 1}
+    if right:
+        changes["consumed_at"] = clock.now()
+    if not live.filter(attempts__lt=limit).update(**changes):
         if live.exists():
             raise AttemptsExceeded()
         raise NoActiveCode()
-
-    if not code_matches(
-        code=code, salt=challenge.salt, phone=phone, expected_hash=challenge.code_hash
-    ):
+    if not right:
         policies.verify_failed(phone=phone, ip=ip)
         attempts = Challenge.objects.values_list("attempts", flat=True).get(pk=challenge.pk)
         raise InvalidCode(attempts_left=max(0, limit - attempts))
-
-    if not live.update(consumed_at=clock.now()):
-        raise NoActiveCode()
     return challenge
 
 

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from vouch.otp.messages import code_email, code_sms_text
+
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = set("^{}\\[~]|€\f")
+CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def gsm7_septets(text: str) -> int:
+    """Septets the text takes in GSM-7; raise if it cannot be sent in GSM-7 at all."""
+    septets = 0
+    for ch in text:
+        if ch in GSM7_BASIC:
+            septets += 1
+        elif ch in GSM7_EXTENSION:
+            septets += 2
+        else:
+            raise AssertionError(f"{ch!r} is not a GSM-7 character")
+    return septets
+
+
+@pytest.fixture(autouse=True)
+def _site(settings):
+    settings.SITE_URL = "https://vouch.example.com"
+
+
+def test_english_text_fits_one_gsm7_segment_and_names_the_code():
+    text = code_sms_text(code="123456", language="en")
+    assert gsm7_septets(text) <= 160
+    assert "code" in text.lower()
+    assert "123456" in text
+
+
+def test_longest_code_still_fits_one_segment():
+    assert gsm7_septets(code_sms_text(code="1234567890", language="en")) <= 160
+
+
+def test_last_line_is_the_webotp_line():
+    text = code_sms_text(code="123456", language="en")
+    assert text.splitlines()[-1] == "@vouch.example.com #123456"
+
+
+def test_webotp_line_uses_the_host_only(settings):
+    settings.SITE_URL = "http://localhost:8000"
+    assert code_sms_text(code="042", language="en").splitlines()[-1] == "@localhost #042"
+
+
+def test_no_language_means_the_default_language():
+    assert code_sms_text(code="123456", language="") == code_sms_text(code="123456", language="en")
+
+
+def test_russian_text_is_in_russian():
+    text = code_sms_text(code="123456", language="ru")
+    body = "\n".join(text.splitlines()[:-1])
+    assert CYRILLIC.search(body), body
+    assert "Your Vouch code" not in body
+    assert "123456" in body
+    assert text.splitlines()[-1] == "@vouch.example.com #123456"
+
+
+def test_email_carries_the_code_and_ends_with_the_webotp_line():
+    subject, body = code_email(code="123456", language="en")
+    assert "code" in subject.lower()
+    assert "123456" not in subject
+    assert "123456" in body
+    assert body.splitlines()[-1] == "@vouch.example.com #123456"
+
+
+def test_email_names_the_lifetime_in_minutes(settings):
+    settings.OTP_TTL = 600
+    _, body = code_email(code="123456", language="en")
+    assert "10 minutes" in body
+
+
+def test_russian_email_is_in_russian():
+    subject, body = code_email(code="123456", language="ru")
+    assert CYRILLIC.search(subject), subject
+    assert CYRILLIC.search(body), body
