@@ -38,13 +38,13 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	$(BIN)/mypy vouch config
 
 schema: $(STAMP)
 	DEBUG=true $(MANAGE) spectacular --file docs/openapi.yaml --validate
 
 messages: $(STAMP)
-	DEBUG=true $(MANAGE) makemessages -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=staticfiles && $(BIN)/python scripts/fill_ru.py
+	DEBUG=true $(MANAGE) makemessages -l ru --no-obsolete --ignore=.venv --ignore=tests --ignore=staticfiles
 	DEBUG=true $(MANAGE) compilemessages --ignore=.venv
 
 clean:

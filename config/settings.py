@@ -140,6 +140,11 @@ OTP_TTL = env.int("OTP_TTL", default=300)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_RESEND_COOLDOWN = env.int("OTP_RESEND_COOLDOWN", default=60)
 OTP_TEST_NUMBERS = env.str("OTP_TEST_NUMBERS", default="")
+OTP_SENDS_PER_PHONE_HOUR = env.int("OTP_SENDS_PER_PHONE_HOUR", default=5)
+OTP_SENDS_PER_IP_HOUR = env.int("OTP_SENDS_PER_IP_HOUR", default=20)
+OTP_SENDS_GLOBAL_HOUR = env.int("OTP_SENDS_GLOBAL_HOUR", default=1000)
+OTP_FAILURES_PER_PHONE_DAY = env.int("OTP_FAILURES_PER_PHONE_DAY", default=20)
+OTP_VERIFIES_PER_IP_HOUR = env.int("OTP_VERIFIES_PER_IP_HOUR", default=100)
 OTP_ALLOWED_REGIONS = [r.strip().upper() for r in env.list("OTP_ALLOWED_REGIONS", default=[])]
 if not 4 <= OTP_CODE_LENGTH <= 10:
     raise ImproperlyConfigured("OTP_CODE_LENGTH must be between 4 and 10.")
@@ -227,6 +232,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["vouch.api.schema.canonical_paths_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "vouch.api.schema.document_errors",
+    ],
 }
 
 # --- internationalisation -------------------------------------------------------------------

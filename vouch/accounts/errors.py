@@ -5,6 +5,7 @@ from vouch.core.errors import ApplicationError
 
 class PhoneTaken(ApplicationError):
     code = "phone_taken"
+    field = "phone"
     message = _("A user with this phone number already exists.")
 
 

@@ -42,5 +42,9 @@ urlpatterns = [
     *both("users/<int:pk>/", user_detail, "user-detail"),
     *both("schema/", SpectacularAPIView.as_view(), "schema"),
     *both("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), "docs"),
-    *both("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), "redoc"),
+    *both(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="vouch_api/redoc.html"),
+        "redoc",
+    ),
 ]

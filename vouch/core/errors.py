@@ -14,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 class ApplicationError(Exception):
     code: str = "error"
     status: int = 400
+    # When set, the error concerns one input field and front ends show it there
+    # (the API as a validation error, `{field: [message]}`).
+    field: str | None = None
     message: str | Promise = _("The request could not be completed.")
 
     def __init__(self, message: str | Promise | None = None, **extra: Any) -> None:

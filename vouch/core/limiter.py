@@ -27,6 +27,10 @@ class BaseLimiter:
         """Give back one event counted under `key` (the work it allowed did not happen)."""
         raise NotImplementedError
 
+    def peek(self, key: str, *, limit: int, window: int) -> int:
+        """Without counting, return 0 if an event would be allowed now, else seconds to wait."""
+        raise NotImplementedError
+
 
 class DatabaseLimiter(BaseLimiter):
     def hit(self, key: str, *, limit: int, window: int) -> int:
@@ -60,6 +64,15 @@ class DatabaseLimiter(BaseLimiter):
 
     def release(self, key: str) -> None:
         LimitCounter.objects.filter(key=key, count__gt=0).update(count=F("count") - 1)
+
+    def peek(self, key: str, *, limit: int, window: int) -> int:
+        if limit <= 0 or window <= 0:
+            return 0
+        row = LimitCounter.objects.filter(key=key).values("window_started_at", "count").first()
+        if row is None or row["count"] < limit:
+            return 0
+        wait = (row["window_started_at"] + timedelta(seconds=window) - clock.now()).total_seconds()
+        return max(0, math.ceil(wait))
 
 
 def get_limiter() -> BaseLimiter:

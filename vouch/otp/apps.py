@@ -6,3 +6,6 @@ class OtpConfig(AppConfig):
     name = "vouch.otp"
     label = "otp"
     verbose_name = _("One-time codes")
+
+    def ready(self) -> None:
+        from vouch.otp import checks  # noqa: F401  (registers the system checks)
