@@ -352,3 +352,26 @@ def test_step2_phone_locked_after_the_daily_failure_cap(api, ask_code, sms_outbo
     body = assert_error(response, 429, "throttled")
     assert response["Retry-After"] == str(body["retry_after"])
     assert not User.objects.filter(phone=PHONE).exists()
+
+
+def test_rotating_forwarded_headers_does_not_reset_the_ip_counter(api, settings):
+    settings.OTP_SENDS_PER_IP_HOUR = 2
+    settings.TRUSTED_PROXY_COUNT = 0
+    for n in range(2):
+        response = api.post(
+            AUTHENTICATE,
+            {"phone": f"+7999002{n:04d}"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+            HTTP_X_REAL_IP=f"198.51.100.{n}",
+        )
+        assert response.status_code == 200
+    response = api.post(
+        AUTHENTICATE,
+        {"phone": "+79990029999"},
+        format="json",
+        HTTP_X_FORWARDED_FOR="203.0.113.77",
+        HTTP_X_REAL_IP="198.51.100.77",
+    )
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"

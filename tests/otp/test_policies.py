@@ -1,0 +1,106 @@
+"""The send and verify limits of SECURITY.md, each atomic and shared (vouch.otp.policies)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.concurrency import run_concurrently
+from vouch.core.errors import Throttled
+from vouch.otp import policies
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+79990005555"
+
+
+def refused(func, **kwargs) -> int:
+    with pytest.raises(Throttled) as error:
+        func(**kwargs)
+    return error.value.retry_after
+
+
+def test_hourly_cap_per_phone_waits_for_the_window_not_the_cooldown(settings, clock):
+    settings.OTP_RESEND_COOLDOWN = 10
+    settings.OTP_SENDS_PER_PHONE_HOUR = 3
+    for _ in range(3):
+        policies.send_permit(phone=PHONE, ip="10.0.0.1")
+        clock.advance(seconds=10)
+    assert refused(policies.send_permit, phone=PHONE, ip="10.0.0.1") == 3600 - 30
+    clock.advance(seconds=3600 - 30)
+    policies.send_permit(phone=PHONE, ip="10.0.0.1")
+
+
+def test_hourly_cap_per_ip_spans_phones(settings):
+    settings.OTP_SENDS_PER_IP_HOUR = 2
+    policies.send_permit(phone="+79990000101", ip="10.0.0.2")
+    policies.send_permit(phone="+79990000102", ip="10.0.0.2")
+    assert refused(policies.send_permit, phone="+79990000103", ip="10.0.0.2") == 3600
+    policies.send_permit(phone="+79990000103", ip="10.0.0.3")
+
+
+def test_global_budget_counts_every_phone_and_ip(settings):
+    settings.OTP_SENDS_GLOBAL_HOUR = 2
+    policies.send_permit(phone="+79990000201", ip="10.0.1.1")
+    policies.send_permit(phone="+79990000202", ip="10.0.1.2")
+    refused(policies.send_permit, phone="+79990000203", ip="10.0.1.3")
+
+
+def test_global_budget_zero_is_off(settings):
+    settings.OTP_SENDS_GLOBAL_HOUR = 0
+    settings.OTP_SENDS_PER_IP_HOUR = 0
+    for n in range(30):
+        policies.send_permit(phone=f"+7999000{n:04d}", ip="10.0.1.9")
+
+
+def test_a_refused_send_keeps_the_global_count_but_refunds_the_users_quota(settings):
+    settings.OTP_SENDS_GLOBAL_HOUR = 1
+    settings.OTP_SENDS_PER_PHONE_HOUR = 1
+    policies.send_permit(phone=PHONE, ip="10.0.2.1")
+    policies.send_refund(phone=PHONE, ip="10.0.2.1")
+    # The phone's own quota and cooldown are back, the global budget is not.
+    refused(policies.send_permit, phone=PHONE, ip="10.0.2.1")
+    settings.OTP_SENDS_GLOBAL_HOUR = 2
+    policies.send_permit(phone=PHONE, ip="10.0.2.1")
+
+
+def test_a_refusal_gives_back_what_the_other_limits_counted(settings):
+    settings.OTP_SENDS_GLOBAL_HOUR = 1
+    policies.send_permit(phone="+79990000301", ip="10.0.3.1")
+    refused(policies.send_permit, phone=PHONE, ip="10.0.3.2")
+    settings.OTP_SENDS_GLOBAL_HOUR = 0
+    # Neither the cooldown nor the IP cap of the refused request was used up.
+    settings.OTP_SENDS_PER_IP_HOUR = 1
+    policies.send_permit(phone=PHONE, ip="10.0.3.2")
+
+
+def test_failed_codes_lock_the_phone_for_the_rest_of_the_day(settings, clock):
+    settings.OTP_FAILURES_PER_PHONE_DAY = 3
+    for _ in range(3):
+        policies.verify_permit(phone=PHONE, ip="10.0.4.1")
+        policies.verify_failed(phone=PHONE, ip="10.0.4.1")
+    clock.advance(hours=1)
+    assert refused(policies.verify_permit, phone=PHONE, ip="10.0.4.2") == 86400 - 3600
+    # Step 1 refuses a locked phone too: no SMS for a code that could not be used.
+    assert refused(policies.send_permit, phone=PHONE, ip="10.0.4.2") == 86400 - 3600
+    clock.advance(hours=23)
+    policies.verify_permit(phone=PHONE, ip="10.0.4.2")
+
+
+def test_verifies_per_ip_per_hour(settings):
+    settings.OTP_VERIFIES_PER_IP_HOUR = 2
+    policies.verify_permit(phone="+79990000401", ip="10.0.5.1")
+    policies.verify_permit(phone="+79990000402", ip="10.0.5.1")
+    assert refused(policies.verify_permit, phone="+79990000403", ip="10.0.5.1") == 3600
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sends_from_many_processes_respect_the_global_budget(settings):
+    settings.OTP_SENDS_GLOBAL_HOUR = 5
+    settings.OTP_SENDS_PER_IP_HOUR = 0
+    results = run_concurrently(
+        lambda i: policies.send_permit(phone=f"+7999001{i:04d}", ip="10.0.6.1"), 16
+    )
+    passed = [r for r in results if r is None]
+    assert len(passed) == 5
+    assert all(isinstance(r, Throttled) for r in results if r is not None)
