@@ -32,6 +32,21 @@ def test_unknown_path_with_a_browser_accept_header_still_json_for_json_clients(a
     assert_error(response, 404, "not_found")
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_browser_on_an_unknown_api_path_never_gets_a_debug_page(api, settings, debug):
+    settings.DEBUG = debug
+    response = api.get("/api/nope/", HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert_error(response, 404, "not_found")
+    assert b"urlpatterns" not in response.content.lower()
+
+
+def test_the_browsable_api_still_answers_html_to_a_browser(api):
+    response = api.get(AUTHENTICATE, HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert b'name="phone"' in response.content
+
+
 def test_405_carries_an_allow_header(api):
     response = api.delete(AUTHENTICATE)
     assert_error(response, 405, "method_not_allowed")

@@ -1,6 +1,7 @@
 """
 Under /api/ every answer is JSON, even where Django, not DRF, answers: unknown paths, server
-errors and oversized bodies never show an HTML page (a browser asking for HTML still can).
+errors and oversized bodies never show an HTML or debug page. Only DRF's browsable API answers
+HTML, to a browser that asks for it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,6 @@ logger = logging.getLogger("vouch.api")
 API_PREFIX = "/api/"
 
 
-def _wants_html(request: HttpRequest) -> bool:
-    accept = request.headers.get("Accept", "")
-    return "text/html" in accept and "application/json" not in accept
-
-
 class ApiErrorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -37,7 +33,7 @@ class ApiErrorMiddleware:
         if length > settings.API_MAX_BODY_BYTES:
             return JsonResponse(error_body(413), status=413)
         response = self.get_response(request)
-        if response.status_code >= 400 and not self._is_json(response) and not _wants_html(request):
+        if response.status_code >= 400 and not self._rendered_by_drf(response):
             return self._as_json(response)
         return response
 
@@ -48,8 +44,12 @@ class ApiErrorMiddleware:
         return JsonResponse(error_body(500), status=500)
 
     @staticmethod
-    def _is_json(response: HttpResponse) -> bool:
-        return response.get("Content-Type", "").startswith("application/json")
+    def _rendered_by_drf(response: HttpResponse) -> bool:
+        # DRF's own answers are JSON, or the browsable API's page for a browser. Anything else
+        # is Django's (an HTML 404 or, with DEBUG, a debug page) and becomes JSON.
+        return hasattr(response, "accepted_renderer") or response.get(
+            "Content-Type", ""
+        ).startswith("application/json")
 
     @staticmethod
     def _as_json(response: HttpResponse) -> HttpResponse:
