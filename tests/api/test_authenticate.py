@@ -375,3 +375,21 @@ def test_rotating_forwarded_headers_does_not_reset_the_ip_counter(api, settings)
     )
     assert response.status_code == 429
     assert response.json()["code"] == "throttled"
+
+
+def test_the_browsable_api_form_with_an_empty_code_asks_for_a_code(api, sms_outbox):
+    response = api.post(
+        AUTHENTICATE,
+        {"phone": "+79990031111", "email": "", "channel": "", "invite_code": "", "code": ""},
+        format="multipart",
+    )
+    assert response.status_code == 200
+    assert response.json()["destination"] == "+7 999 ***-**-11"
+    assert len(sms_outbox) == 1
+
+
+def test_a_json_body_with_an_empty_code_is_step_two_and_a_400_on_code(api, sms_outbox):
+    response = api.post(AUTHENTICATE, {"phone": "+79990031112", "code": ""}, format="json")
+    assert response.status_code == 400
+    assert "code" in response.json()
+    assert sms_outbox == []

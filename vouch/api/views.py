@@ -5,6 +5,8 @@ The rules live in `vouch.otp`, `vouch.referrals` and `vouch.accounts`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
@@ -95,9 +97,18 @@ class AuthenticateView(GenericAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        if "code" in request.data:
+        if self._is_step_two(request):
             return self._sign_in(request)
         return self._request_code(request)
+
+    @staticmethod
+    def _is_step_two(request: Request) -> bool:
+        """The presence of `code` selects step 2; the browsable API's form sends it empty."""
+        if not isinstance(request.data, Mapping) or "code" not in request.data:
+            return False
+        return bool(request.data["code"]) or not request.content_type.startswith(
+            ("multipart/form-data", "application/x-www-form-urlencoded")
+        )
 
     def _request_code(self, request: Request) -> Response:
         body = s.CodeRequestSerializer(data=request.data)
@@ -105,7 +116,7 @@ class AuthenticateView(GenericAPIView):
         sent = challenge_request(
             **body.validated_data, ip=client_ip(request), language=translation.get_language()
         )
-        return Response({"detail": _("Code sent."), **sent.__dict__})
+        return Response({"detail": _("Code sent."), **asdict(sent)})
 
     def _sign_in(self, request: Request) -> Response:
         body = s.SignInSerializer(data=request.data)
