@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "vouch.referrals",
     "vouch.delivery",
     "vouch.otp",
+    "vouch.audit",
     "vouch.api",
 ]
 
@@ -154,6 +155,7 @@ if set(OTP_CHANNELS) - {"sms", "email"}:
     raise ImproperlyConfigured("OTP_CHANNELS may hold only 'sms' and 'email'.")
 
 REFERRALS_PAGE_SIZE = env.int("REFERRALS_PAGE_SIZE", default=20)
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
 
 # --- delivery -------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")

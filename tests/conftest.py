@@ -47,9 +47,32 @@ def _postgres_marker(request: pytest.FixtureRequest) -> None:
         return
     if connection.vendor == "postgresql":
         return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes") and not _postgres_answers():
+    if _in_ci() and not _postgres_answers():
         pytest.fail("CI needs PostgreSQL for this test and none answers on PGHOST:PGPORT")
     pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI's second pass)")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """
+    A Redis database of the tests' own (REDIS_TEST_URL, default db 13 on 127.0.0.1), emptied
+    first. Skipped when no Redis answers, except under CI=true, where that fails.
+    """
+    import redis
+
+    url = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/13")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        if _in_ci():
+            pytest.fail(f"CI needs Redis at {url} and none answers")
+        pytest.skip(f"needs Redis at {url} (REDIS_TEST_URL)")
+    return url
 
 
 @pytest.fixture(autouse=True)

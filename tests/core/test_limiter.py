@@ -1,50 +1,92 @@
+"""Both limiter stores keep the same windows, atomically (vouch.core.limiter)."""
+
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from tests.concurrency import run_concurrently
-from vouch.core.limiter import DatabaseLimiter
+from vouch.core.limiter import BaseLimiter, DatabaseLimiter, RedisLimiter
 
 pytestmark = pytest.mark.django_db
 
 
-def test_allows_up_to_the_limit_then_says_how_long_to_wait(clock):
-    limiter = DatabaseLimiter()
-    assert [limiter.hit("k", limit=3, window=60) for _ in range(3)] == [0, 0, 0]
+@pytest.fixture(params=["database", "redis"])
+def limiter(request: pytest.FixtureRequest) -> BaseLimiter:
+    if request.param == "redis":
+        return RedisLimiter(request.getfixturevalue("redis_url"))
+    return DatabaseLimiter()
+
+
+def waits(limiter: BaseLimiter, key: str, *, limit: int, window: int) -> int:
+    return limiter.hit(key, limit=limit, window=window).retry_after
+
+
+def test_allows_up_to_the_limit_then_says_how_long_to_wait(limiter, clock):
+    hits = [limiter.hit("k", limit=3, window=60) for _ in range(3)]
+    assert [(h.allowed, h.count) for h in hits] == [(True, 1), (True, 2), (True, 3)]
     clock.advance(seconds=20)
-    assert limiter.hit("k", limit=3, window=60) == 40
+    refused = limiter.hit("k", limit=3, window=60)
+    assert not refused.allowed
+    assert refused.retry_after == 40
 
 
-def test_window_starts_again_after_it_passes(clock):
-    limiter = DatabaseLimiter()
+def test_window_starts_again_after_it_passes(limiter, clock):
     limiter.hit("k", limit=1, window=60)
-    clock.advance(seconds=60)
-    assert limiter.hit("k", limit=1, window=60) == 0
-    assert limiter.hit("k", limit=1, window=60) == 60
+    clock.advance(seconds=59.5)
+    assert waits(limiter, "k", limit=1, window=60) == 1
+    clock.advance(seconds=0.5)
+    assert limiter.hit("k", limit=1, window=60).allowed
+    assert waits(limiter, "k", limit=1, window=60) == 60
 
 
-def test_release_gives_back_one_event():
-    limiter = DatabaseLimiter()
+def test_release_gives_back_one_event(limiter):
     limiter.hit("k", limit=1, window=60)
     limiter.release("k")
-    assert limiter.hit("k", limit=1, window=60) == 0
+    assert limiter.hit("k", limit=1, window=60).allowed
 
 
-def test_keys_are_independent():
-    limiter = DatabaseLimiter()
+def test_release_never_goes_below_zero(limiter):
+    limiter.hit("k", limit=2, window=60)
+    for _ in range(3):
+        limiter.release("k")
+    assert [limiter.hit("k", limit=2, window=60).allowed for _ in range(3)] == [True, True, False]
+
+
+def test_peek_does_not_count(limiter, clock):
+    assert limiter.peek("k", limit=1, window=60) == 0
+    assert limiter.hit("k", limit=1, window=60).allowed
+    clock.advance(seconds=15)
+    assert limiter.peek("k", limit=1, window=60) == 45
+    assert limiter.peek("k", limit=1, window=60) == 45
+    clock.advance(seconds=45)
+    assert limiter.peek("k", limit=1, window=60) == 0
+
+
+def test_keys_are_independent(limiter):
     limiter.hit("a", limit=1, window=60)
-    assert limiter.hit("b", limit=1, window=60) == 0
+    assert limiter.hit("b", limit=1, window=60).allowed
 
 
-def test_zero_limit_means_off():
-    limiter = DatabaseLimiter()
-    assert all(limiter.hit("k", limit=0, window=60) == 0 for _ in range(5))
+def test_zero_limit_means_off(limiter):
+    assert all(limiter.hit("k", limit=0, window=60).allowed for _ in range(5))
+    assert limiter.peek("k", limit=0, window=60) == 0
+
+
+def test_fifty_threads_at_a_cap_of_five_on_redis(redis_url):
+    limiter = RedisLimiter(redis_url)
+    results = run_concurrently(lambda i: limiter.hit("race", limit=5, window=60), 50)
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert sum(1 for r in results if r.allowed) == 5
+    assert sorted(r.count for r in results if r.allowed) == [1, 2, 3, 4, 5]
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_hits_never_exceed_the_limit():
+def test_fifty_threads_at_a_cap_of_five_on_postgresql():
+    assert connection.vendor == "postgresql"
     limiter = DatabaseLimiter()
-    results = run_concurrently(lambda i: limiter.hit("race", limit=3, window=60), 12)
+    results = run_concurrently(lambda i: limiter.hit("race", limit=5, window=60), 50)
     assert not [r for r in results if isinstance(r, BaseException)]
-    assert sum(1 for r in results if r == 0) == 3
+    assert sum(1 for r in results if r.allowed) == 5
+    assert sorted(r.count for r in results if r.allowed) == [1, 2, 3, 4, 5]

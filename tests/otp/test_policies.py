@@ -73,24 +73,63 @@ def test_a_refusal_gives_back_what_the_other_limits_counted(settings):
     policies.send_permit(phone=PHONE, ip="10.0.3.2")
 
 
+def wrong_guess(phone: str, ip: str) -> policies.Guess:
+    with policies.guess(phone=phone, ip=ip) as current:
+        current.failed()
+    return current
+
+
 def test_failed_codes_lock_the_phone_for_the_rest_of_the_day(settings, clock):
     settings.OTP_FAILURES_PER_PHONE_DAY = 3
-    for _ in range(3):
-        policies.verify_permit(phone=PHONE, ip="10.0.4.1")
-        policies.verify_failed(phone=PHONE, ip="10.0.4.1")
+    assert [wrong_guess(PHONE, "10.0.4.1").locks_phone for _ in range(3)] == [False, False, True]
     clock.advance(hours=1)
-    assert refused(policies.verify_permit, phone=PHONE, ip="10.0.4.2") == 86400 - 3600
+    with pytest.raises(Throttled) as locked:
+        wrong_guess(PHONE, "10.0.4.2")
+    assert locked.value.retry_after == 86400 - 3600
+    assert locked.value.scope == "phone_locked"
     # Step 1 refuses a locked phone too: no SMS for a code that could not be used.
     assert refused(policies.send_permit, phone=PHONE, ip="10.0.4.2") == 86400 - 3600
     clock.advance(hours=23)
-    policies.verify_permit(phone=PHONE, ip="10.0.4.2")
+    wrong_guess(PHONE, "10.0.4.2")
+
+
+def test_a_guess_that_is_not_wrong_gives_its_slot_back(settings):
+    settings.OTP_FAILURES_PER_PHONE_DAY = 2
+    for _ in range(5):
+        with policies.guess(phone=PHONE, ip="10.0.4.3"):
+            pass  # right code, or no code to compare with: not a failure
+    wrong_guess(PHONE, "10.0.4.3")
+    assert wrong_guess(PHONE, "10.0.4.3").locks_phone
+
+
+def test_a_guess_that_raises_gives_its_slot_back(settings):
+    settings.OTP_FAILURES_PER_PHONE_DAY = 1
+    with pytest.raises(RuntimeError), policies.guess(phone=PHONE, ip="10.0.4.4"):
+        raise RuntimeError
+    assert wrong_guess(PHONE, "10.0.4.4").locks_phone
 
 
 def test_verifies_per_ip_per_hour(settings):
     settings.OTP_VERIFIES_PER_IP_HOUR = 2
-    policies.verify_permit(phone="+79990000401", ip="10.0.5.1")
-    policies.verify_permit(phone="+79990000402", ip="10.0.5.1")
-    assert refused(policies.verify_permit, phone="+79990000403", ip="10.0.5.1") == 3600
+    for phone in ("+79990000401", "+79990000402"):
+        with policies.guess(phone=phone, ip="10.0.5.1"):
+            pass
+    with pytest.raises(Throttled) as refused_error:
+        with policies.guess(phone="+79990000403", ip="10.0.5.1"):
+            pass
+    assert refused_error.value.retry_after == 3600
+    assert refused_error.value.scope == "verify_ip_hour"
+
+
+def test_a_locked_phone_does_not_use_up_the_ips_verify_quota(settings):
+    settings.OTP_FAILURES_PER_PHONE_DAY = 1
+    settings.OTP_VERIFIES_PER_IP_HOUR = 2
+    wrong_guess(PHONE, "10.0.5.2")
+    for _ in range(3):
+        with pytest.raises(Throttled):
+            wrong_guess(PHONE, "10.0.5.2")
+    with policies.guess(phone="+79990000404", ip="10.0.5.2"):
+        pass
 
 
 @pytest.mark.postgres

@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from vouch.accounts import signals
 from vouch.accounts.models import SignIn, User
 from vouch.accounts.services import user_create, user_delete
+from vouch.core.requests import origin_of
 
 REFERRALS_SHOWN = 20
 
@@ -105,22 +107,31 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            signals.user_updated.send(
+                sender=User,
+                user=obj,
+                fields=list(form.changed_data),
+                actor=request.user,
+                origin=origin_of(request),
+            )
             return
         created = user_create(
             phone=str(obj.phone),
             email=obj.email,
             is_staff=obj.is_staff,
             password=form.cleaned_data.get("password") or None,
+            actor=request.user,  # type: ignore[arg-type]
+            origin=origin_of(request),
         )
         obj.pk, obj.invite_code, obj.password = created.pk, created.invite_code, created.password
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
-        user_delete(user=obj)
+        user_delete(user=obj, actor=request.user, origin=origin_of(request))  # type: ignore[arg-type]
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            user_delete(user=user)
+            user_delete(user=user, actor=request.user, origin=origin_of(request))  # type: ignore[arg-type]
 
 
 @admin.register(SignIn)

@@ -7,9 +7,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from vouch.accounts import signals
 from vouch.accounts.errors import PhoneTaken
 from vouch.accounts.models import User
 from vouch.core.codes import generate_invite_code
+from vouch.core.requests import NO_ORIGIN, Origin
 
 INVITE_CODE_ATTEMPTS = 10
 
@@ -24,6 +26,8 @@ def user_create(
     is_active: bool = True,
     is_superuser: bool = False,
     email_verified: bool = False,
+    actor: User | None = None,
+    origin: Origin = NO_ORIGIN,
 ) -> User:
     """
     Create a user with a fresh invite code.
@@ -52,6 +56,7 @@ def user_create(
             if User.objects.filter(phone=phone).exists():
                 raise PhoneTaken() from None
             continue
+        signals.user_created.send(sender=User, user=user, actor=actor, origin=origin)
         return user
     raise RuntimeError("Could not draw a free invite code; the code space may be exhausted.")
 
@@ -68,7 +73,9 @@ def user_get_or_create(*, phone: str) -> tuple[User, bool]:
 
 
 @transaction.atomic
-def user_update(*, user: User, data: dict[str, Any]) -> User:
+def user_update(
+    *, user: User, data: dict[str, Any], actor: User | None = None, origin: Origin = NO_ORIGIN
+) -> User:
     """
     Apply already-permitted changes. A changed e-mail becomes unverified; a phone that
     belongs to someone else raises PhoneTaken.
@@ -88,6 +95,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             user.save(update_fields=changed)
     except IntegrityError:
         raise PhoneTaken() from None
+    signals.user_updated.send(sender=User, user=user, fields=changed, actor=actor, origin=origin)
     return user
 
 
@@ -100,7 +108,7 @@ def user_email_confirm(*, user: User, email: str) -> User:
 
 
 @transaction.atomic
-def user_delete(*, user: User) -> None:
+def user_delete(*, user: User, actor: User | None = None, origin: Origin = NO_ORIGIN) -> None:
     """
     Delete the user. Their inviter's count drops by one; the people they invited keep their
     activated code and lose only the link (`invited_by` becomes null).
@@ -112,4 +120,8 @@ def user_delete(*, user: User) -> None:
         User.objects.filter(pk=locked.invited_by_id, referrals_count__gt=0).update(
             referrals_count=F("referrals_count") - 1
         )
+    phone, user_id = str(locked.phone), locked.pk
     locked.delete()
+    signals.user_deleted.send(
+        sender=User, user=None, user_id=user_id, phone=phone, actor=actor, origin=origin
+    )

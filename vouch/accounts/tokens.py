@@ -19,9 +19,11 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from vouch.accounts import signals
 from vouch.accounts.errors import TokenNotValid
 from vouch.accounts.models import SignIn, User
 from vouch.core import clock
+from vouch.core.requests import NO_ORIGIN, Origin
 
 SIGN_IN_CLAIM = "sid"
 
@@ -85,7 +87,7 @@ def _sign_in_revoke(sign_in_id: str) -> None:
     SignIn.objects.filter(id=sign_in_id, revoked_at__isnull=True).update(revoked_at=clock.now())
 
 
-def tokens_refresh(*, raw: str) -> dict[str, Any]:
+def tokens_refresh(*, raw: str, origin: Origin = NO_ORIGIN) -> dict[str, Any]:
     """Exchange a refresh token for a new pair; a reused token revokes its whole sign-in."""
     payload = _decode_refresh(raw)
     sign_in_id = payload[SIGN_IN_CLAIM]
@@ -94,6 +96,8 @@ def tokens_refresh(*, raw: str) -> dict[str, Any]:
         if not first_use:
             _sign_in_revoke(sign_in_id)
     if not first_use:
+        reused_by = User.objects.filter(pk=payload[api_settings.USER_ID_CLAIM]).first()
+        signals.refresh_token_reused.send(sender=User, user=reused_by, origin=origin)
         raise TokenNotValid()
     sign_in = (
         SignIn.objects.select_related("user")
@@ -108,10 +112,11 @@ def tokens_refresh(*, raw: str) -> dict[str, Any]:
 
 
 @transaction.atomic
-def tokens_revoke(*, raw: str, user: User) -> None:
+def tokens_revoke(*, raw: str, user: User, origin: Origin = NO_ORIGIN) -> None:
     """Sign out: the refresh token and every token of its sign-in stop working."""
     payload = _decode_refresh(raw)
     if payload.get(api_settings.USER_ID_CLAIM) != user.pk:
         raise TokenNotValid()
     _blacklist(payload[api_settings.JTI_CLAIM])
     _sign_in_revoke(payload[SIGN_IN_CLAIM])
+    signals.signed_out.send(sender=User, user=user, origin=origin)

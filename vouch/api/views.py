@@ -30,7 +30,7 @@ from vouch.api import serializers as s
 from vouch.api.pagination import ReferralPagination, UserPagination, referrals_first_page
 from vouch.api.permissions import IsStaff
 from vouch.api.schema import ERRORS
-from vouch.core.requests import client_ip
+from vouch.core.requests import origin_of
 from vouch.otp.services import challenge_request, sign_in_with_code
 from vouch.referrals.selectors import inviter_for_user, referrals_for_user
 from vouch.referrals.services import invite_code_activate
@@ -114,14 +114,16 @@ class AuthenticateView(GenericAPIView):
         body = s.CodeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         sent = challenge_request(
-            **body.validated_data, ip=client_ip(request), language=translation.get_language()
+            **body.validated_data,
+            origin=origin_of(request),
+            language=translation.get_language(),
         )
         return Response({"detail": _("Code sent."), **asdict(sent)})
 
     def _sign_in(self, request: Request) -> Response:
         body = s.SignInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        signed_in = sign_in_with_code(**body.validated_data, ip=client_ip(request))
+        signed_in = sign_in_with_code(**body.validated_data, origin=origin_of(request))
         tokens = tokens_issue(user=signed_in.user)
         return Response(
             {
@@ -207,7 +209,9 @@ class InviteActivateView(GenericAPIView):
         body = s.InviteActivateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = invite_code_activate(
-            user=signed_in_user(request), raw_code=body.validated_data["invite_code"]
+            user=signed_in_user(request),
+            raw_code=body.validated_data["invite_code"],
+            origin=origin_of(request),
         )
         return Response(profile_data(request, user))
 
@@ -225,7 +229,9 @@ class TokenRefreshView(GenericAPIView):
     def post(self, request: Request) -> Response:
         body = s.RefreshSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(tokens_refresh(raw=body.validated_data["refresh"]))
+        return Response(
+            tokens_refresh(raw=body.validated_data["refresh"], origin=origin_of(request))
+        )
 
 
 class LogoutView(GenericAPIView):
@@ -235,7 +241,11 @@ class LogoutView(GenericAPIView):
     def post(self, request: Request) -> Response:
         body = s.RefreshSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        tokens_revoke(raw=body.validated_data["refresh"], user=signed_in_user(request))
+        tokens_revoke(
+            raw=body.validated_data["refresh"],
+            user=signed_in_user(request),
+            origin=origin_of(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -288,7 +298,9 @@ class UserViewSet(
     def create(self, request: Request) -> Response:
         body = s.UserCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = user_create(**body.validated_data)
+        user = user_create(
+            **body.validated_data, actor=signed_in_user(request), origin=origin_of(request)
+        )
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: s.UserSerializer, **ERRORS(401, 404)})
@@ -299,7 +311,12 @@ class UserViewSet(
         user = self.get_object()
         body = self._update_serializer_class(user)(data=request.data, partial=partial)
         body.is_valid(raise_exception=True)
-        user_update(user=user, data=body.validated_data)
+        user_update(
+            user=user,
+            data=body.validated_data,
+            actor=signed_in_user(request),
+            origin=origin_of(request),
+        )
         return Response(s.UserSerializer(self.get_queryset().get(pk=user.pk)).data)
 
     @extend_schema(
@@ -318,5 +335,7 @@ class UserViewSet(
 
     @extend_schema(responses={204: None, **ERRORS(401, 404)})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user_delete(user=self.get_object())
+        user_delete(
+            user=self.get_object(), actor=signed_in_user(request), origin=origin_of(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

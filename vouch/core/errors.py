@@ -30,6 +30,9 @@ class Throttled(ApplicationError):
     status = 429
     message = _("Too many requests. Try again later.")
 
-    def __init__(self, retry_after: int, message: str | Promise | None = None) -> None:
+    def __init__(
+        self, retry_after: int, message: str | Promise | None = None, *, scope: str = ""
+    ) -> None:
         self.retry_after = max(1, int(retry_after))
+        self.scope = scope  # which limit refused: for the audit trail, not for clients
         super().__init__(message, retry_after=self.retry_after)

@@ -1,26 +1,48 @@
 """
-Atomic rate limits shared by every process: a window starts at its first event and holds at
-most `limit` events for `window` seconds.
+Atomic rate limits shared by every process and host. A window starts at its first event and
+admits at most `limit` events for `window` seconds; `Retry-After` is the time until it ends.
 
-`hit()` counts an event and answers how long to wait when the limit is reached; the count and
-the decision are one conditional UPDATE, never a read followed by a write.
+Two stores, one behaviour: the database (default; one upsert statement decides and counts)
+and Redis when REDIS_URL is set (one Lua script decides and counts). Never a read followed
+by a write, never a counter in process memory.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
 
 from vouch.core import clock
 from vouch.core.models import LimitCounter
 
 
+@dataclass(frozen=True)
+class Hit:
+    allowed: bool
+    retry_after: int  # whole seconds until an event would pass; 0 when allowed
+    count: int  # events in the window, this one included when allowed
+
+
+ALLOWED = Hit(allowed=True, retry_after=0, count=0)
+
+
+def _now_ms() -> int:
+    return int(clock.now().timestamp() * 1000)
+
+
+def _seconds(ms: int) -> int:
+    return max(1, math.ceil(ms / 1000))
+
+
 class BaseLimiter:
-    def hit(self, key: str, *, limit: int, window: int) -> int:
-        """Count one event under `key`; return 0 if it is allowed, else seconds to wait."""
+    def hit(self, key: str, *, limit: int, window: int) -> Hit:
+        """Count one event under `key` if the limit admits it. A limit of 0 is off."""
         raise NotImplementedError
 
     def release(self, key: str) -> None:
@@ -28,39 +50,41 @@ class BaseLimiter:
         raise NotImplementedError
 
     def peek(self, key: str, *, limit: int, window: int) -> int:
-        """Without counting, return 0 if an event would be allowed now, else seconds to wait."""
+        """Without counting: 0 if an event would pass now, else the seconds to wait."""
         raise NotImplementedError
 
 
 class DatabaseLimiter(BaseLimiter):
-    def hit(self, key: str, *, limit: int, window: int) -> int:
+    def _sql(self) -> str:
+        table = connection.ops.quote_name(LimitCounter._meta.db_table)
+        key, start, count = (
+            connection.ops.quote_name(c) for c in ("key", "window_start_ms", "count")
+        )
+        # INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING: PostgreSQL and SQLite 3.35+.
+        # The row is locked for the statement, so concurrent hits queue and each sees the last.
+        return (
+            f"INSERT INTO {table} ({key}, {start}, {count}) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT ({key}) DO UPDATE SET "
+            f"{count} = CASE WHEN {table}.{start} <= %s THEN 1 ELSE {table}.{count} + 1 END, "
+            f"{start} = CASE WHEN {table}.{start} <= %s THEN %s ELSE {table}.{start} END "
+            f"WHERE {table}.{start} <= %s OR {table}.{count} < %s "
+            f"RETURNING {count}"
+        )
+
+    def hit(self, key: str, *, limit: int, window: int) -> Hit:
         if limit <= 0 or window <= 0:
-            return 0
-        now = clock.now()
-        expired = Q(window_started_at__lte=now - timedelta(seconds=window))
-        with transaction.atomic():
-            LimitCounter.objects.get_or_create(
-                key=key, defaults={"window_started_at": now, "count": 0}
+            return ALLOWED
+        now = _now_ms()
+        expired_before = now - window * 1000
+        with connection.cursor() as cursor:
+            cursor.execute(
+                self._sql(), [key, now, expired_before, expired_before, now, expired_before, limit]
             )
-            allowed = (
-                LimitCounter.objects.filter(key=key)
-                .filter(expired | Q(count__lt=limit))
-                .update(
-                    count=Case(When(expired, then=Value(1)), default=F("count") + 1),
-                    window_started_at=Case(
-                        When(expired, then=Value(now)), default=F("window_started_at")
-                    ),
-                )
-            )
-            if allowed:
-                return 0
-            started = (
-                LimitCounter.objects.filter(key=key)
-                .values_list("window_started_at", flat=True)
-                .get()
-            )
-        wait = (started + timedelta(seconds=window) - now).total_seconds()
-        return max(1, math.ceil(wait))
+            row = cursor.fetchone()
+        if row is not None:
+            return Hit(allowed=True, retry_after=0, count=int(row[0]))
+        started = LimitCounter.objects.values_list("window_start_ms", flat=True).get(key=key)
+        return Hit(allowed=False, retry_after=_seconds(started + window * 1000 - now), count=limit)
 
     def release(self, key: str) -> None:
         LimitCounter.objects.filter(key=key, count__gt=0).update(count=F("count") - 1)
@@ -68,12 +92,77 @@ class DatabaseLimiter(BaseLimiter):
     def peek(self, key: str, *, limit: int, window: int) -> int:
         if limit <= 0 or window <= 0:
             return 0
-        row = LimitCounter.objects.filter(key=key).values("window_started_at", "count").first()
+        row = LimitCounter.objects.filter(key=key).values("window_start_ms", "count").first()
         if row is None or row["count"] < limit:
             return 0
-        wait = (row["window_started_at"] + timedelta(seconds=window) - clock.now()).total_seconds()
-        return max(0, math.ceil(wait))
+        wait = row["window_start_ms"] + window * 1000 - _now_ms()
+        return _seconds(wait) if wait > 0 else 0
+
+
+_HIT_SCRIPT = """
+local limit, window, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local start = tonumber(redis.call('HGET', KEYS[1], 's'))
+if (not start) or start <= now - window then
+  redis.call('HSET', KEYS[1], 's', now, 'c', 1)
+  redis.call('PEXPIRE', KEYS[1], window)
+  return {1, 0, 1}
+end
+local count = tonumber(redis.call('HGET', KEYS[1], 'c'))
+if count < limit then
+  return {1, 0, redis.call('HINCRBY', KEYS[1], 'c', 1)}
+end
+return {0, start + window - now, count}
+"""
+
+_RELEASE_SCRIPT = """
+local count = tonumber(redis.call('HGET', KEYS[1], 'c'))
+if count and count > 0 then redis.call('HINCRBY', KEYS[1], 'c', -1) end
+return 0
+"""
+
+
+class RedisLimiter(BaseLimiter):
+    """The same windows in Redis: one Lua script per hit, atomic on the server."""
+
+    prefix = "vouch:limit:"
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client: Any = redis.Redis.from_url(url)
+        self._hit = self.client.register_script(_HIT_SCRIPT)
+        self._release = self.client.register_script(_RELEASE_SCRIPT)
+
+    def hit(self, key: str, *, limit: int, window: int) -> Hit:
+        if limit <= 0 or window <= 0:
+            return ALLOWED
+        allowed, wait_ms, count = self._hit(
+            keys=[self.prefix + key], args=[limit, window * 1000, _now_ms()]
+        )
+        if allowed:
+            return Hit(allowed=True, retry_after=0, count=int(count))
+        return Hit(allowed=False, retry_after=_seconds(int(wait_ms)), count=int(count))
+
+    def release(self, key: str) -> None:
+        self._release(keys=[self.prefix + key])
+
+    def peek(self, key: str, *, limit: int, window: int) -> int:
+        if limit <= 0 or window <= 0:
+            return 0
+        start, count = self.client.hmget(self.prefix + key, "s", "c")
+        if start is None or int(count or 0) < limit:
+            return 0
+        wait = int(start) + window * 1000 - _now_ms()
+        return _seconds(wait) if wait > 0 else 0
+
+
+@lru_cache(maxsize=4)
+def _redis_limiter(url: str) -> RedisLimiter:
+    return RedisLimiter(url)
 
 
 def get_limiter() -> BaseLimiter:
+    """Redis when REDIS_URL is set (one connection pool per process), else the database."""
+    if settings.REDIS_URL:
+        return _redis_limiter(settings.REDIS_URL)
     return DatabaseLimiter()

@@ -3,14 +3,13 @@ from django.db import models
 
 class LimitCounter(models.Model):
     """
-    One rate-limit window: `count` events since `window_started_at`.
-
-    Rows are updated only by conditional UPDATE statements (see `vouch.core.limiter`), so the
-    database serialises concurrent hits across every process and host.
+    One rate-limit window of the database limiter: `count` events since `window_start_ms`
+    (milliseconds since the epoch). Rows change only through one atomic upsert (see
+    `vouch.core.limiter`), so the database serialises hits from every process and host.
     """
 
-    key = models.CharField(max_length=200, unique=True)
-    window_started_at = models.DateTimeField()
+    key = models.CharField(max_length=200, primary_key=True)
+    window_start_ms = models.BigIntegerField()
     count = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -23,3 +25,22 @@ def client_ip(request: HttpRequest) -> str:
     if len(entries) < trusted:
         return remote
     return entries[-trusted]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, as the audit trail and the per-IP limits see it."""
+
+    ip: str | None = None
+    user_agent: str = ""
+
+
+NO_ORIGIN = Origin()
+USER_AGENT_MAX = 300
+
+
+def origin_of(request: HttpRequest) -> Origin:
+    return Origin(
+        ip=client_ip(request) or None,
+        user_agent=request.headers.get("User-Agent", "")[:USER_AGENT_MAX],
+    )

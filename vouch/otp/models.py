@@ -22,6 +22,7 @@ class Challenge(models.Model):
     """
 
     phone = models.CharField(_("phone"), max_length=20)
+    region = models.CharField(_("country"), max_length=2, blank=True, default="")
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     destination = models.CharField(_("destination"), max_length=254)
     code_hash = models.CharField(max_length=64)

@@ -15,9 +15,12 @@ from django.db.models import F
 
 from vouch.accounts.models import User
 from vouch.accounts.services import user_email_confirm, user_get_or_create
+from vouch.audit.models import Kind
+from vouch.audit.services import audit_record
 from vouch.core import clock
 from vouch.core.errors import ApplicationError
 from vouch.core.phones import mask_email, mask_phone, mask_phone_for_log, phone_region
+from vouch.core.requests import NO_ORIGIN, Origin
 from vouch.delivery.errors import DeliveryError
 from vouch.delivery.services import email_send, sms_send
 from vouch.otp import app_settings, policies
@@ -72,21 +75,24 @@ def challenge_request(
     channel: str,
     email: str = "",
     invite_code: str = "",
-    ip: str | None = None,
+    origin: Origin = NO_ORIGIN,
     language: str = "",
 ) -> CodeRequested:
     """
     Send a fresh code to `phone` (by SMS) or to `email`, replacing any earlier code.
 
     The answer does not depend on whether the phone has an account. Raise RegionNotAllowed,
-    Throttled (resend cooldown and the other limits) or DeliveryFailed; a code that could not
-    be delivered can never sign in.
+    Throttled (the limits of `policies`) or DeliveryFailed; a code that could not be delivered
+    can never sign in.
     """
-    allowed = app_settings.allowed_regions()
-    if allowed and phone_region(phone) not in allowed:
-        raise RegionNotAllowed()
-
-    policies.send_permit(phone=phone, ip=ip)
+    try:
+        allowed = app_settings.allowed_regions()
+        if allowed and phone_region(phone) not in allowed:
+            raise RegionNotAllowed()
+        policies.send_permit(phone=phone, ip=origin.ip)
+    except ApplicationError as refusal:
+        audit_record(Kind.CODE_REFUSED, phone=phone, origin=origin, outcome=_outcome(refusal))
+        raise
 
     test_code = app_settings.test_numbers().get(phone)
     code = test_code or code_generate(app_settings.code_length())
@@ -94,6 +100,7 @@ def challenge_request(
     salt = salt_generate()
     challenge = Challenge.objects.create(
         phone=phone,
+        region=phone_region(phone) or "",
         channel=channel,
         destination=email if channel == Channel.EMAIL else phone,
         code_hash=code_hash(code=code, salt=salt, phone=phone),
@@ -101,19 +108,25 @@ def challenge_request(
         created_at=now,
         expires_at=now + timedelta(seconds=app_settings.ttl()),
         invite_code=invite_code,
-        ip=ip or None,
+        ip=origin.ip,
         language=language,
         delivery_status=DeliveryStatus.TEST if test_code else DeliveryStatus.PENDING,
     )
+    audit_record(Kind.CODE_REQUESTED, phone=phone, origin=origin, outcome=channel)
 
-    if not test_code:
+    if test_code:
+        audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome="test_number")
+    else:
         try:
             _deliver(challenge, code)
-        except DeliveryError:
+        except DeliveryError as error:
             Challenge.objects.filter(pk=challenge.pk).update(delivery_status=DeliveryStatus.FAILED)
-            policies.send_refund(phone=phone, ip=ip)
+            policies.send_refund(phone=phone, ip=origin.ip)
+            outcome = "temporary" if error.temporary else "permanent"
+            audit_record(Kind.CODE_SEND_FAILED, phone=phone, origin=origin, outcome=outcome)
             raise DeliveryFailed() from None
         Challenge.objects.filter(pk=challenge.pk).update(delivery_status=DeliveryStatus.SENT)
+        audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome=channel)
     logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
 
     masked = mask_email(email) if channel == Channel.EMAIL else mask_phone(phone)
@@ -127,17 +140,13 @@ def challenge_request(
     )
 
 
-def challenge_verify(*, phone: str, code: str, ip: str | None = None) -> Challenge:
-    """
-    Check `code` against the newest challenge of `phone` and consume it.
+def _outcome(error: ApplicationError) -> str:
+    scope = getattr(error, "scope", "")
+    return f"{error.code}:{scope}" if scope else error.code
 
-    Every try counts, and the right code consumes the challenge in the same conditional
-    UPDATE, so of concurrent requests with the right code exactly one gets the challenge; the
-    rest see it consumed. Raise InvalidCode (with `attempts_left`), AttemptsExceeded,
-    CodeExpired or NoActiveCode.
-    """
-    policies.verify_permit(phone=phone, ip=ip)
-    challenge = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
+
+def _judge(challenge: Challenge | None, code: str, phone: str, guess: policies.Guess) -> Challenge:
+    """Count this try on the challenge and consume it if the code is right, or raise."""
     if (
         challenge is None
         or challenge.consumed_at is not None
@@ -163,43 +172,74 @@ def challenge_verify(*, phone: str, code: str, ip: str | None = None) -> Challen
             raise AttemptsExceeded()
         raise NoActiveCode()
     if not right:
-        policies.verify_failed(phone=phone, ip=ip)
+        guess.failed()
         attempts = Challenge.objects.values_list("attempts", flat=True).get(pk=challenge.pk)
         raise InvalidCode(attempts_left=max(0, limit - attempts))
     return challenge
 
 
-def _invite_outcome(user: User, raw_code: str) -> dict[str, Any]:
+def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Challenge:
+    """
+    Check `code` against the newest challenge of `phone` and consume it.
+
+    Every try counts, and the right code consumes the challenge in the same conditional
+    UPDATE, so of concurrent requests with the right code exactly one gets the challenge; the
+    rest see it consumed. Every wrong code also counts towards the phone's daily cap, which
+    locks it. Raise InvalidCode (with `attempts_left`), AttemptsExceeded, CodeExpired,
+    NoActiveCode or Throttled.
+    """
+    guess: policies.Guess | None = None
     try:
-        invite_code_activate(user=user, raw_code=raw_code)
+        with policies.guess(phone=phone, ip=origin.ip) as guess:
+            newest = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
+            challenge = _judge(newest, code, phone, guess)
+    except ApplicationError as refusal:
+        audit_record(Kind.CODE_REJECTED, phone=phone, origin=origin, outcome=_outcome(refusal))
+        if guess is not None and guess.locks_phone:
+            audit_record(Kind.PHONE_LOCKED, phone=phone, origin=origin, outcome="failures_per_day")
+        raise
+    audit_record(Kind.CODE_VERIFIED, phone=phone, origin=origin)
+    return challenge
+
+
+def _invite_outcome(user: User, raw_code: str, origin: Origin) -> dict[str, Any]:
+    try:
+        invite_code_activate(user=user, raw_code=raw_code, origin=origin)
     except ApplicationError as error:
         return {"activated": False, "code": error.code}
     return {"activated": True}
 
 
 def sign_in_with_code(
-    *, phone: str, code: str, invite_code: str = "", ip: str | None = None
+    *, phone: str, code: str, invite_code: str = "", origin: Origin = NO_ORIGIN
 ) -> SignedIn:
     """
     Sign in with a code: consume it, find or create the user, and apply an invite code (given
     now or at step 1). The invite's outcome is reported and never blocks the sign-in.
     """
-    challenge = challenge_verify(phone=phone, code=code, ip=ip)
+    challenge = challenge_verify(phone=phone, code=code, origin=origin)
     user, created = user_get_or_create(phone=phone)
-    if challenge.channel == Channel.EMAIL:
-        on_record = user.email.strip().lower()
-        if not created and on_record != challenge.destination.strip().lower():
-            raise EmailMismatch()
-        user = user_email_confirm(user=user, email=challenge.destination)
-    if not user.is_active:
-        raise UserInactive()
+    try:
+        if challenge.channel == Channel.EMAIL:
+            on_record = user.email.strip().lower()
+            if not created and on_record != challenge.destination.strip().lower():
+                raise EmailMismatch()
+            user = user_email_confirm(user=user, email=challenge.destination)
+        if not user.is_active:
+            raise UserInactive()
+    except ApplicationError as refusal:
+        audit_record(Kind.SIGN_IN_REFUSED, user=user, origin=origin, outcome=refusal.code)
+        raise
 
     raw_invite = invite_code or challenge.invite_code
-    invite = _invite_outcome(user, raw_invite) if raw_invite else None
+    invite = _invite_outcome(user, raw_invite, origin) if raw_invite else None
 
     with transaction.atomic():
         now = clock.now()
         User.objects.filter(pk=user.pk).update(last_login=now)
         user.last_login = now
+    audit_record(
+        Kind.SIGNED_IN, user=user, origin=origin, outcome="created" if created else "existing"
+    )
     logger.info("Signed in %s (new: %s)", mask_phone_for_log(phone), created)
     return SignedIn(user=user, created=created, invite=invite)

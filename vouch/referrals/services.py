@@ -6,8 +6,12 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from vouch.accounts.models import User
+from vouch.audit.models import Kind
+from vouch.audit.services import audit_record
 from vouch.core import clock
 from vouch.core.codes import normalize_invite_code
+from vouch.core.errors import ApplicationError
+from vouch.core.requests import NO_ORIGIN, Origin
 from vouch.referrals.errors import (
     InviteAlreadyActivated,
     InviteCycle,
@@ -46,15 +50,30 @@ def _lock_tree() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TREE_LOCK_KEY])
 
 
-@transaction.atomic
-def invite_code_activate(*, user: User, raw_code: str) -> User:
+def invite_code_activate(*, user: User, raw_code: str, origin: Origin = NO_ORIGIN) -> User:
     """
     Make `user` a referral of the owner of `raw_code`.
 
     Raise InviteNotFound, OwnInviteCode, InviteCycle or InviteAlreadyActivated. The write is
     conditional on the user having no activated code, so of concurrent activations by one
-    user exactly one succeeds.
+    user exactly one succeeds. Both outcomes go to the audit trail.
     """
+    try:
+        _activate(user=user, raw_code=raw_code)
+    except ApplicationError as refusal:
+        audit_record(Kind.INVITE_REFUSED, user=user, origin=origin, outcome=refusal.code)
+        raise
+    audit_record(
+        Kind.INVITE_ACTIVATED,
+        user=user,
+        origin=origin,
+        detail={"invite_code": user.activated_invite_code, "inviter_id": user.invited_by_id},
+    )
+    return user
+
+
+@transaction.atomic
+def _activate(*, user: User, raw_code: str) -> None:
     current = User.objects.filter(pk=user.pk).values_list("activated_invite_code", flat=True)
     if (already := current.first()) is not None:
         raise InviteAlreadyActivated(activated_invite_code=already)
@@ -77,4 +96,3 @@ def invite_code_activate(*, user: User, raw_code: str) -> User:
         raise InviteAlreadyActivated(activated_invite_code=current.first())
     User.objects.filter(pk=owner.pk).update(referrals_count=F("referrals_count") + 1)
     user.activated_invite_code, user.invited_by_id, user.invite_activated_at = code, owner.pk, now
-    return user

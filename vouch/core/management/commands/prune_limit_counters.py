@@ -16,6 +16,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         deleted, _ = LimitCounter.objects.filter(
-            window_started_at__lt=clock.now() - LONGEST_WINDOW
+            window_start_ms__lt=int((clock.now() - LONGEST_WINDOW).timestamp() * 1000)
         ).delete()
         self.stdout.write(f"Deleted {deleted} expired rate-limit counters.")

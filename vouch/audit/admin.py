@@ -1,0 +1,27 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from vouch.audit.models import AuthEvent
+
+
+@admin.register(AuthEvent)
+class AuthEventAdmin(admin.ModelAdmin):
+    """Read-only: events are written by the services and only pruned by age."""
+
+    list_display = ("created_at", "kind", "outcome", "phone", "country", "ip", "user_agent", "user")
+    list_filter = ("kind", "outcome", "country", "created_at")
+    search_fields = ("phone", "ip", "outcome")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,66 @@
+"""Audit events for what vouch.accounts announces through its signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from vouch.accounts import signals
+from vouch.audit.models import Kind
+from vouch.audit.services import audit_record
+from vouch.core.requests import NO_ORIGIN
+
+
+@receiver(signals.user_created)
+def _user_created(
+    sender: Any, *, user: Any, actor: Any = None, origin: Any = NO_ORIGIN, **kw: Any
+) -> None:
+    if actor is not None:  # self sign-ups are recorded as `signed_in` by the sign-in flow
+        audit_record(Kind.USER_CREATED, user=user, actor=actor, origin=origin)
+
+
+@receiver(signals.user_updated)
+def _user_updated(
+    sender: Any,
+    *,
+    user: Any,
+    fields: list[str],
+    actor: Any = None,
+    origin: Any = NO_ORIGIN,
+    **kw: Any,
+) -> None:
+    audit_record(
+        Kind.USER_UPDATED, user=user, actor=actor, origin=origin, detail={"fields": sorted(fields)}
+    )
+
+
+@receiver(signals.user_deleted)
+def _user_deleted(
+    sender: Any,
+    *,
+    user_id: int,
+    phone: str,
+    actor: Any = None,
+    origin: Any = NO_ORIGIN,
+    **kw: Any,
+) -> None:
+    by_self = actor is not None and actor.pk == user_id
+    audit_record(
+        Kind.USER_DELETED,
+        phone=phone,
+        actor=None if by_self else actor,
+        origin=origin,
+        outcome="by_self" if by_self else ("by_staff" if actor is not None else ""),
+        detail={"user_id": user_id},
+    )
+
+
+@receiver(signals.refresh_token_reused)
+def _token_reused(sender: Any, *, user: Any, origin: Any = NO_ORIGIN, **kw: Any) -> None:
+    audit_record(Kind.TOKEN_REUSED, user=user, origin=origin, outcome="sign_in_revoked")
+
+
+@receiver(signals.signed_out)
+def _signed_out(sender: Any, *, user: Any, origin: Any = NO_ORIGIN, **kw: Any) -> None:
+    audit_record(Kind.LOGGED_OUT, user=user, origin=origin)
