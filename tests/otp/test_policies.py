@@ -114,9 +114,11 @@ def test_verifies_per_ip_per_hour(settings):
     for phone in ("+79990000401", "+79990000402"):
         with policies.guess(phone=phone, ip="10.0.5.1"):
             pass
-    with pytest.raises(Throttled) as refused_error:
-        with policies.guess(phone="+79990000403", ip="10.0.5.1"):
-            pass
+    with (
+        pytest.raises(Throttled) as refused_error,
+        policies.guess(phone="+79990000403", ip="10.0.5.1"),
+    ):
+        pass
     assert refused_error.value.retry_after == 3600
     assert refused_error.value.scope == "verify_ip_hour"
 
