@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -107,6 +107,8 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            if not form.changed_data:
+                return
             signals.user_updated.send(
                 sender=User,
                 user=obj,
@@ -125,6 +127,20 @@ class UserAdmin(DjangoUserAdmin):
         )
         obj.pk, obj.invite_code, obj.password = created.pk, created.invite_code, created.password
         obj._state.adding = False
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            signals.user_updated.send(
+                sender=User,
+                user=User.objects.get(pk=id),
+                fields=["password"],
+                actor=request.user,
+                origin=origin_of(request),
+            )
+        return response
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         user_delete(user=obj, actor=request.user, origin=origin_of(request))  # type: ignore[arg-type]

@@ -194,3 +194,38 @@ class OwnUserUpdateSerializer(serializers.Serializer):
 
 class HealthSerializer(serializers.Serializer):
     status = serializers.CharField()
+
+
+class ConversionQuerySerializer(serializers.Serializer):
+    hours = serializers.IntegerField(
+        min_value=1,
+        max_value=720,
+        default=24,
+        help_text=_("How many hours to report, the current one included (1-720)."),
+    )
+
+
+class ConversionTotalSerializer(serializers.Serializer):
+    country = serializers.CharField(help_text=_("ISO 3166 country code; empty when unknown."))
+    sent = serializers.IntegerField(help_text=_("Codes sent (test numbers included)."))
+    verified = serializers.IntegerField(help_text=_("Sent codes that were then verified."))
+    rate = serializers.FloatField(
+        allow_null=True, help_text=_("verified / sent; null when nothing was sent.")
+    )
+
+
+class ConversionRowSerializer(serializers.Serializer):
+    hour = serializers.DateTimeField(help_text=_("Start of the UTC hour."))
+    country = serializers.CharField(help_text=_("ISO 3166 country code; empty when unknown."))
+    sent = serializers.IntegerField(help_text=_("Codes sent (test numbers included)."))
+    verified = serializers.IntegerField(help_text=_("Sent codes that were then verified."))
+    rate = serializers.FloatField(
+        allow_null=True, help_text=_("verified / sent; null when nothing was sent.")
+    )
+
+
+class ConversionReportSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(help_text=_("Start of the period (included)."))
+    until = serializers.DateTimeField(help_text=_("End of the period (excluded)."))
+    rows = ConversionRowSerializer(many=True, help_text=_("Newest hour first, then country."))
+    totals = ConversionTotalSerializer(many=True, help_text=_("Per country, most sent first."))

@@ -40,6 +40,7 @@ urlpatterns = [
     ),
     *both("users/", user_list, "user-list"),
     *both("users/<int:pk>/", user_detail, "user-detail"),
+    *both("stats/conversion/", views.ConversionReportView.as_view(), "stats-conversion"),
     *both("schema/", SpectacularAPIView.as_view(), "schema"),
     *both("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), "docs"),
     *both(

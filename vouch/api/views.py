@@ -31,6 +31,7 @@ from vouch.api.pagination import ReferralPagination, UserPagination, referrals_f
 from vouch.api.permissions import IsStaff
 from vouch.api.schema import ERRORS
 from vouch.core.requests import origin_of
+from vouch.otp.selectors import conversion_report, conversion_totals, conversion_window
 from vouch.otp.services import challenge_request, sign_in_with_code
 from vouch.referrals.selectors import inviter_for_user, referrals_for_user
 from vouch.referrals.services import invite_code_activate
@@ -339,3 +340,29 @@ class UserViewSet(
             user=self.get_object(), actor=signed_in_user(request), origin=origin_of(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConversionReportView(GenericAPIView):
+    """Staff: the share of sent codes that were verified, per UTC hour and country."""
+
+    permission_classes = [IsAuthenticated, IsStaff]
+    serializer_class = s.ConversionReportSerializer
+
+    @extend_schema(
+        operation_id="stats_conversion",
+        tags=["monitoring"],
+        parameters=[s.ConversionQuerySerializer],
+        responses={200: s.ConversionReportSerializer, **ERRORS(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        query = s.ConversionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        since, until = conversion_window(hours=query.validated_data["hours"])
+        rows = conversion_report(since=since, until=until)
+        report = {
+            "since": since,
+            "until": until,
+            "rows": rows,
+            "totals": conversion_totals(rows=rows),
+        }
+        return Response(s.ConversionReportSerializer(report).data)

@@ -10,11 +10,33 @@ from vouch.audit.models import AuthEvent
 class AuthEventAdmin(admin.ModelAdmin):
     """Read-only: events are written by the services and only pruned by age."""
 
-    list_display = ("created_at", "kind", "outcome", "phone", "country", "ip", "user_agent", "user")
+    # Users appear by id only: their string form is the full phone, which the trail masks.
+    list_display = (
+        "created_at",
+        "kind",
+        "outcome",
+        "phone",
+        "country",
+        "ip",
+        "user_agent",
+        "user_id",
+    )
+    fields = (
+        "created_at",
+        "kind",
+        "outcome",
+        "phone",
+        "country",
+        "user_id",
+        "actor_id",
+        "ip",
+        "user_agent",
+        "detail",
+    )
+    readonly_fields = fields
     list_filter = ("kind", "outcome", "country", "created_at")
     search_fields = ("phone", "ip", "outcome")
     date_hierarchy = "created_at"
-    list_select_related = ("user",)
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -47,3 +47,12 @@ class Challenge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} challenge #{self.pk}"
+
+
+class ConversionReport(Challenge):
+    """The admin's conversion page (`vouch.otp.admin`): challenges seen as hourly numbers."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("conversion report")
+        verbose_name_plural = _("conversion report")
