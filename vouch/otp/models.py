@@ -42,7 +42,9 @@ class Challenge(models.Model):
         verbose_name = _("code challenge")
         verbose_name_plural = _("code challenges")
         indexes = [
-            models.Index(fields=["phone", "-created_at", "-id"], name="challenge_newest_idx")
+            models.Index(fields=["phone", "-created_at", "-id"], name="challenge_newest_idx"),
+            # The conversion report reads a time range across every phone.
+            models.Index(fields=["created_at"], name="challenge_created_idx"),
         ]
 
     def __str__(self) -> str:
