@@ -90,3 +90,10 @@ def test_fifty_threads_at_a_cap_of_five_on_postgresql():
     assert not [r for r in results if isinstance(r, BaseException)]
     assert sum(1 for r in results if r.allowed) == 5
     assert sorted(r.count for r in results if r.allowed) == [1, 2, 3, 4, 5]
+
+
+def test_redis_keys_carry_the_deployments_prefix(redis_url):
+    one, other = RedisLimiter(redis_url, prefix="one"), RedisLimiter(redis_url, prefix="other")
+    one.hit("k", limit=1, window=60)
+    assert other.hit("k", limit=1, window=60).allowed
+    assert one.client.exists("one:limit:k")

@@ -124,11 +124,11 @@ return 0
 class RedisLimiter(BaseLimiter):
     """The same windows in Redis: one Lua script per hit, atomic on the server."""
 
-    prefix = "vouch:limit:"
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str | None = None) -> None:
         import redis
 
+        # Deployments sharing one Redis keep their limits apart by CACHE_KEY_PREFIX.
+        self.prefix = f"{settings.CACHE_KEY_PREFIX if prefix is None else prefix}:limit:"
         self.client: Any = redis.Redis.from_url(url)
         self._hit = self.client.register_script(_HIT_SCRIPT)
         self._release = self.client.register_script(_RELEASE_SCRIPT)
