@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test serve lint schema messages clean
+.PHONY: help run test serve worker lint schema messages clean
 
 help:
 	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here)"
 	@echo "make test    run the test suite (SQLite; DATABASE_URL/REDIS_URL switch it)"
 	@echo "make serve   production server (gunicorn, DEBUG off; needs SECRET_KEY, JWT_SIGNING_KEY)"
+	@echo "make worker  background delivery worker (TASKS_BACKEND=database)"
 	@echo "make lint    ruff and mypy"
 
 $(STAMP): pyproject.toml
@@ -34,6 +35,11 @@ serve: $(STAMP)
 	DEBUG=false $(MANAGE) collectstatic --noinput
 	DEBUG=false $(BIN)/gunicorn config.wsgi:application \
 		--bind $${BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-4} --access-logfile -
+
+# The database task worker (TASKS_BACKEND=database): first re-queue what a stopped worker left.
+worker: $(STAMP)
+	$(MANAGE) requeue_messages
+	$(MANAGE) db_worker
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
     "vouch.core",
     "vouch.accounts",
     "vouch.referrals",
@@ -159,7 +162,47 @@ REFERRALS_PAGE_SIZE = env.int("REFERRALS_PAGE_SIZE", default=20)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
 
 # --- delivery -------------------------------------------------------------------------------
+# Background work: "immediate" (in the request), "database" (`make worker`) or "rq" (Redis).
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="immediate").lower()
+_TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}.")
+if TASKS_BACKEND == "rq" and not REDIS_URL:
+    raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": []}}
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
+SMS_ROUTES = env.str("SMS_ROUTES", default="")
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
+SMS_MAX_ROUNDS = env.int("SMS_MAX_ROUNDS", default=5)
+SMS_RETRY_BACKOFF = env.int("SMS_RETRY_BACKOFF", default=30)
+SMS_CALLBACK_SECRET = env.str("SMS_CALLBACK_SECRET", default="")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+SMSRU_API_ID = env.str("SMSRU_API_ID", default="")
+SMSRU_FROM = env.str("SMSRU_FROM", default="")
+SMSRU_API_URL = env.str("SMSRU_API_URL", default="https://sms.ru")
+SMSC_LOGIN = env.str("SMSC_LOGIN", default="")
+SMSC_PASSWORD = env.str("SMSC_PASSWORD", default="")
+SMSC_SENDER = env.str("SMSC_SENDER", default="")
+SMSC_API_URL = env.str("SMSC_API_URL", default="https://smsc.ru")
+SMSAERO_EMAIL = env.str("SMSAERO_EMAIL", default="")
+SMSAERO_API_KEY = env.str("SMSAERO_API_KEY", default="")
+SMSAERO_SIGN = env.str("SMSAERO_SIGN", default="SMS Aero")
+SMSAERO_API_URL = env.str("SMSAERO_API_URL", default="https://gate.smsaero.ru/v2")
+TELEGRAM_GATEWAY_TOKEN = env.str("TELEGRAM_GATEWAY_TOKEN", default="")
+TELEGRAM_GATEWAY_API_URL = env.str(
+    "TELEGRAM_GATEWAY_API_URL", default="https://gatewayapi.telegram.org"
+)
+TELEGRAM_GATEWAY_CHECK_ABILITY = env.bool("TELEGRAM_GATEWAY_CHECK_ABILITY", default=False)
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "sent_sms"))
 SMS_ALLOW_DEV_BACKEND = env.bool("SMS_ALLOW_DEV_BACKEND", default=False)
 SMS_WEBHOOK_URL = env.str("SMS_WEBHOOK_URL", default="")

@@ -1,41 +1,318 @@
-"""Hand a text to the configured channel. Failures become DeliveryError, nothing else."""
+"""
+The outbox: a message is stored, handed to the task queue once the transaction commits, and
+sent by `message_deliver` through the backends its route names, in order, until one takes
+it. Temporary failures move on to the next backend, and with a worker backend the whole
+route is retried later with backoff; a permanent failure or exhausted retries end it.
+"""
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
 
+from vouch.core import clock
 from vouch.core.phones import mask_email, mask_phone_for_log
-from vouch.delivery.backends import get_connection
+from vouch.delivery import routing
+from vouch.delivery.backends import get_connection, is_dev_backend
 from vouch.delivery.errors import DeliveryError
 from vouch.delivery.message import SmsMessage
+from vouch.delivery.models import FINAL_STATUSES, DeliveryAttempt, Message, Status
+from vouch.delivery.segments import sms_segments
+from vouch.delivery.signals import message_status_changed
 
 logger = logging.getLogger(__name__)
 
-
-def sms_send(*, to: str, body: str) -> str:
-    """Send one SMS through SMS_BACKEND; return its message id."""
-    message = SmsMessage(to=to, body=body)
-    try:
-        with get_connection() as connection:
-            sent = connection.send_messages([message])
-    except DeliveryError:
-        logger.warning("SMS to %s failed", mask_phone_for_log(to), exc_info=True)
-        raise
-    if sent != 1:
-        raise DeliveryError("The SMS backend did not accept the message.")
-    logger.info("SMS %s sent to %s", message.message_id, mask_phone_for_log(to))
-    return message.message_id
+EMAIL_PROVIDER = "email"
+CLAIM_SECONDS = 120  # a worker that dies mid-send frees its message after this long
 
 
-def email_send(*, to: str, subject: str, body: str) -> None:
-    """Send one e-mail through Django's EMAIL_BACKEND."""
-    try:
-        send_mail(subject, body, None, [to], fail_silently=False)
-    except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("E-mail to %s failed: %s", mask_email(to), type(exc).__name__)
-        temporary = not isinstance(exc, smtplib.SMTPRecipientsRefused)
-        raise DeliveryError("The e-mail could not be sent.", temporary=temporary) from exc
-    logger.info("E-mail sent to %s", mask_email(to))
+@dataclass(frozen=True)
+class StatusUpdate:
+    """What a provider's status callback says about one of its messages."""
+
+    provider_message_id: str
+    status: Status
+    error: str = ""
+    cost: Decimal | None = None
+    currency: str = ""
+
+
+def _masked(message: Message) -> str:
+    if message.channel == Message.Channel.EMAIL:
+        return mask_email(message.destination)
+    return mask_phone_for_log(message.destination)
+
+
+def message_create(
+    *,
+    channel: str,
+    destination: str,
+    body: str,
+    subject: str = "",
+    code: str = "",
+    language: str = "",
+) -> Message:
+    """Store a message to send; `message_enqueue` hands it to the task queue."""
+    now = clock.now()
+    segments = sms_segments(body) if channel == Message.Channel.SMS else None
+    return Message.objects.create(
+        channel=channel,
+        destination=destination,
+        body=body,
+        subject=subject,
+        code=code,
+        language=language,
+        segments=segments.count if segments else None,
+        encoding=segments.encoding if segments else "",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def message_enqueue(*, message: Message, run_after_seconds: int = 0) -> None:
+    """Queue delivery once the current transaction commits (at once outside of one)."""
+    from vouch.delivery.tasks import deliver_message
+
+    def enqueue() -> None:
+        task = deliver_message
+        if run_after_seconds:
+            task = task.using(run_after=clock.now() + timedelta(seconds=run_after_seconds))
+        task.enqueue(message.pk)
+
+    transaction.on_commit(enqueue)
+
+
+def _claim(message_id: int) -> Message | None:
+    """Take the message for this worker, or None if it is done or another worker has it."""
+    now = clock.now()
+    claimed = Message.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now), pk=message_id, status=Status.QUEUED
+    ).update(locked_until=now + timedelta(seconds=CLAIM_SECONDS), updated_at=now)
+    return Message.objects.filter(pk=message_id).first() if claimed else None
+
+
+def _send_once(message: Message, provider: str) -> SmsMessage | None:
+    """Hand the message to one provider; None for e-mail, which reports nothing back."""
+    if message.channel == Message.Channel.EMAIL:
+        try:
+            send_mail(message.subject, message.body, None, [message.destination])
+        except (smtplib.SMTPException, OSError) as exc:
+            permanent = isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError)
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", temporary=not permanent) from exc
+        return None
+    sms = SmsMessage(
+        to=message.destination,
+        body=message.body,
+        message_id=str(message.pk),
+        code=message.code,
+        language=message.language,
+        ttl=settings.OTP_TTL,
+    )
+    with get_connection(provider) as connection:
+        if connection.send_messages([sms]) != 1:
+            raise DeliveryError("The backend did not accept the message.", temporary=True)
+    return sms
+
+
+_DEV_EMAIL_BACKENDS = ("console", "locmem", "filebased", "dummy")
+
+
+def _keeps_text(message: Message, provider: str) -> bool:
+    """Development backends show codes anyway; their messages keep the text for the outbox."""
+    if message.channel == Message.Channel.EMAIL:
+        return settings.EMAIL_BACKEND.rsplit(".", 2)[-2] in _DEV_EMAIL_BACKENDS
+    return is_dev_backend(provider)
+
+
+def _finish(message: Message, status: Status, provider: str, **fields: object) -> None:
+    """Record a final outcome; the text and the code go unless a dev backend keeps them."""
+    now = clock.now()
+    keep_text = status != Status.FAILED and _keeps_text(message, provider)
+    changes: dict[str, object] = {
+        "status": status,
+        "provider": provider,
+        "locked_until": None,
+        "updated_at": now,
+    }
+    if not keep_text:
+        changes.update(body="", code="")
+    changes.update(fields)
+    Message.objects.filter(pk=message.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(message, name, value)
+    message_status_changed.send(sender=Message, message=message)
+
+
+def _providers(message: Message) -> tuple[str, ...]:
+    if message.channel == Message.Channel.EMAIL:
+        return (EMAIL_PROVIDER,)
+    return routing.backends_for(message.destination)
+
+
+def message_deliver(*, message_id: int) -> str:
+    """
+    Send one queued message (the task's body). Return its status afterwards. Idempotent: a
+    message already sent, failed, or being sent by another worker is left alone.
+    """
+    message = _claim(message_id)
+    if message is None:
+        return "skipped"
+    last_error = ""
+    for provider in _providers(message):
+        started, start_ns = clock.now(), time.perf_counter_ns()
+        try:
+            sms = _send_once(message, provider)
+        except DeliveryError as error:
+            outcome = (
+                DeliveryAttempt.Outcome.TEMPORARY
+                if error.temporary
+                else DeliveryAttempt.Outcome.PERMANENT
+            )
+            last_error = f"{provider}: {error}"[:300]
+            DeliveryAttempt.objects.create(
+                message=message,
+                provider=provider,
+                outcome=outcome,
+                error=str(error)[:300],
+                started_at=started,
+                duration_ms=(time.perf_counter_ns() - start_ns) // 1_000_000,
+            )
+            Message.objects.filter(pk=message.pk).update(attempts=message.attempts + 1)
+            message.attempts += 1
+            logger.warning("Delivery to %s by %s failed: %s", _masked(message), provider, error)
+            if not error.temporary:
+                _finish(message, Status.FAILED, provider=provider, error=last_error)
+                return Status.FAILED
+            continue
+        provider_id = sms.provider_message_id if sms else ""
+        DeliveryAttempt.objects.create(
+            message=message,
+            provider=provider,
+            outcome=DeliveryAttempt.Outcome.SENT,
+            provider_message_id=provider_id,
+            started_at=started,
+            duration_ms=(time.perf_counter_ns() - start_ns) // 1_000_000,
+        )
+        extra: dict[str, object] = {}
+        if sms is not None and sms.segments:
+            extra["segments"] = sms.segments
+        _finish(
+            message,
+            Status.SENT,
+            provider=provider,
+            provider_message_id=provider_id,
+            attempts=message.attempts + 1,
+            cost=sms.cost if sms else None,
+            currency=sms.currency if sms else "",
+            sent_at=clock.now(),
+            error="",
+            **extra,
+        )
+        logger.info("Message %s sent to %s by %s", message.pk, _masked(message), provider)
+        return Status.SENT
+    return _retry_or_fail(message, last_error)
+
+
+def _retry_or_fail(message: Message, last_error: str) -> str:
+    from vouch.delivery.tasks import deliver_message
+
+    rounds = message.rounds + 1
+    can_wait = deliver_message.get_backend().supports_defer
+    if can_wait and rounds < settings.SMS_MAX_ROUNDS:
+        delay = settings.SMS_RETRY_BACKOFF * 2 ** (rounds - 1)
+        Message.objects.filter(pk=message.pk).update(
+            rounds=rounds, error=last_error, locked_until=None, updated_at=clock.now()
+        )
+        message_enqueue(message=message, run_after_seconds=delay)
+        logger.info("Message %s: every route failed; retrying in %s s", message.pk, delay)
+        return Status.QUEUED
+    _finish(
+        message,
+        Status.FAILED,
+        provider=message.provider,
+        rounds=rounds,
+        error=last_error or "no route accepted it",
+    )
+    return Status.FAILED
+
+
+def message_send(
+    *,
+    channel: str,
+    destination: str,
+    body: str,
+    subject: str = "",
+    code: str = "",
+    language: str = "",
+) -> Message:
+    """
+    Store and queue a message; return it as it stands afterwards. With the immediate task
+    backend it has been sent (or has failed) by then; with a worker it is still queued.
+    """
+    message = message_create(
+        channel=channel,
+        destination=destination,
+        body=body,
+        subject=subject,
+        code=code,
+        language=language,
+    )
+    message_enqueue(message=message)
+    message.refresh_from_db()
+    return message
+
+
+def messages_requeue_stale(*, older_than_seconds: int = CLAIM_SECONDS) -> int:
+    """
+    Queue again the messages a dead worker left behind: still queued, not claimed (or the
+    claim ran out), older than `older_than_seconds`. Sending twice is impossible: a worker
+    claims a message before sending it and skips one that is no longer queued.
+    """
+    now = clock.now()
+    stale = Message.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+        status=Status.QUEUED,
+        updated_at__lte=now - timedelta(seconds=older_than_seconds),
+    )
+    count = 0
+    for message in stale.only("pk"):
+        message_enqueue(message=message)
+        count += 1
+    return count
+
+
+def message_status_apply(*, provider: str, updates: list[StatusUpdate]) -> int:
+    """Apply what a provider's status callback reported; return how many messages changed."""
+    changed = 0
+    for update in updates:
+        message = Message.objects.filter(
+            provider=provider, provider_message_id=update.provider_message_id
+        ).first()
+        if message is None or message.status in (Status.DELIVERED, Status.FAILED):
+            continue
+        now = clock.now()
+        fields: dict[str, object] = {"status": update.status, "updated_at": now}
+        if update.status == Status.DELIVERED:
+            fields["delivered_at"] = now
+        if update.error:
+            fields["error"] = update.error[:300]
+        if update.cost is not None:
+            fields.update(cost=update.cost, currency=update.currency)
+        Message.objects.filter(pk=message.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(message, name, value)
+        message_status_changed.send(sender=Message, message=message)
+        changed += 1
+    return changed
+
+
+__all__ = ["FINAL_STATUSES", "StatusUpdate", "message_deliver", "message_send"]

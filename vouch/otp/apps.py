@@ -8,4 +8,4 @@ class OtpConfig(AppConfig):
     verbose_name = _("One-time codes")
 
     def ready(self) -> None:
-        from vouch.otp import checks  # noqa: F401  (registers the system checks)
+        from vouch.otp import checks, receivers  # noqa: F401  (checks and signal receivers)

@@ -1,31 +1,41 @@
-"""The text of a code message, in the request's language, ending in the WebOTP line."""
+"""
+The text of a code message, from templates in the request's language. A template can be
+overridden per language by path: `otp/messages/<lang>/code_sms.txt` before
+`otp/messages/code_sms.txt`. The last line is the WebOTP line (`@<host> #<code>`), and the
+wording names the code ("code", "код"), which is what iOS looks for to offer autofill.
+"""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.template.loader import select_template
 from django.utils import translation
-from django.utils.translation import gettext
 
 
-def _webotp_line(code: str) -> str:
-    host = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return f"@{host} #{code}"
+def _render(name: str, language: str, context: dict[str, Any]) -> str:
+    language = language or settings.LANGUAGE_CODE
+    template = select_template([f"otp/messages/{language}/{name}", f"otp/messages/{name}"])
+    with translation.override(language):
+        return template.render(context).strip()
+
+
+def _context(code: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "host": urlsplit(settings.SITE_URL).hostname or "localhost",
+        "minutes": max(1, settings.OTP_TTL // 60),
+    }
 
 
 def code_sms_text(*, code: str, language: str) -> str:
-    with translation.override(language or settings.LANGUAGE_CODE):
-        text = gettext("Your Vouch code is %(code)s. Do not share it.") % {"code": code}
-    return f"{text}\n\n{_webotp_line(code)}"
+    return _render("code_sms.txt", language, _context(code))
 
 
 def code_email(*, code: str, language: str) -> tuple[str, str]:
     """Return the subject and body of a code e-mail."""
-    with translation.override(language or settings.LANGUAGE_CODE):
-        subject = gettext("Your Vouch code")
-        body = gettext(
-            "Your Vouch sign-in code is %(code)s.\n\n"
-            "It works for %(minutes)s minutes. If you did not ask for it, ignore this e-mail."
-        ) % {"code": code, "minutes": max(1, settings.OTP_TTL // 60)}
-    return subject, f"{body}\n\n{_webotp_line(code)}"
+    context = _context(code)
+    subject = _render("code_email_subject.txt", language, context)
+    return " ".join(subject.split()), _render("code_email_body.txt", language, context)

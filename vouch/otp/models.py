@@ -33,7 +33,16 @@ class Challenge(models.Model):
     consumed_at = models.DateTimeField(_("consumed at"), null=True, blank=True)
     invite_code = models.CharField(_("invite code"), max_length=32, blank=True, default="")
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True, default="")
     language = models.CharField(max_length=8, blank=True, default="")
+    message = models.OneToOneField(
+        "delivery.Message",
+        verbose_name=_("message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="challenge",
+    )
     delivery_status = models.CharField(
         _("delivery"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )

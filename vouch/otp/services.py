@@ -21,8 +21,9 @@ from vouch.core import clock
 from vouch.core.errors import ApplicationError
 from vouch.core.phones import mask_email, mask_phone, mask_phone_for_log, phone_region
 from vouch.core.requests import NO_ORIGIN, Origin
-from vouch.delivery.errors import DeliveryError
-from vouch.delivery.services import email_send, sms_send
+from vouch.delivery.models import Message
+from vouch.delivery.models import Status as MessageStatus
+from vouch.delivery.services import message_create, message_enqueue
 from vouch.otp import app_settings, policies
 from vouch.otp.errors import (
     AttemptsExceeded,
@@ -59,14 +60,25 @@ class SignedIn:
     invite: dict[str, Any] | None
 
 
-def _deliver(challenge: Challenge, code: str) -> None:
+def _deliver(challenge: Challenge, code: str) -> Message:
+    """Queue the code's message; with the immediate task backend it is sent by return."""
     if challenge.channel == Channel.EMAIL:
         subject, body = code_email(code=code, language=challenge.language)
-        email_send(to=challenge.destination, subject=subject, body=body)
     else:
-        sms_send(
-            to=challenge.destination, body=code_sms_text(code=code, language=challenge.language)
+        subject, body = "", code_sms_text(code=code, language=challenge.language)
+    with transaction.atomic():
+        message = message_create(
+            channel=challenge.channel,
+            destination=challenge.destination,
+            body=body,
+            subject=subject,
+            code=code,
+            language=challenge.language,
         )
+        Challenge.objects.filter(pk=challenge.pk).update(message=message)
+    message_enqueue(message=message)
+    message.refresh_from_db()
+    return message
 
 
 def challenge_request(
@@ -109,6 +121,7 @@ def challenge_request(
         expires_at=now + timedelta(seconds=app_settings.ttl()),
         invite_code=invite_code,
         ip=origin.ip,
+        user_agent=origin.user_agent,
         language=language,
         delivery_status=DeliveryStatus.TEST if test_code else DeliveryStatus.PENDING,
     )
@@ -116,17 +129,10 @@ def challenge_request(
 
     if test_code:
         audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome="test_number")
-    else:
-        try:
-            _deliver(challenge, code)
-        except DeliveryError as error:
-            Challenge.objects.filter(pk=challenge.pk).update(delivery_status=DeliveryStatus.FAILED)
-            policies.send_refund(phone=phone, ip=origin.ip)
-            outcome = "temporary" if error.temporary else "permanent"
-            audit_record(Kind.CODE_SEND_FAILED, phone=phone, origin=origin, outcome=outcome)
-            raise DeliveryFailed() from None
-        Challenge.objects.filter(pk=challenge.pk).update(delivery_status=DeliveryStatus.SENT)
-        audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome=channel)
+    elif _deliver(challenge, code).status == MessageStatus.FAILED:
+        # The outcome (challenge unusable, quota refunded, audit) was recorded as it
+        # happened, by `challenge_delivery_update`; the caller learns it here.
+        raise DeliveryFailed()
     logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
 
     masked = mask_email(email) if channel == Channel.EMAIL else mask_phone(phone)
@@ -243,3 +249,43 @@ def sign_in_with_code(
     )
     logger.info("Signed in %s (new: %s)", mask_phone_for_log(phone), created)
     return SignedIn(user=user, created=created, invite=invite)
+
+
+def challenge_delivery_update(*, message: Message) -> None:
+    """
+    Follow the code's message: sent or delivered makes the challenge usable, failed makes it
+    dead for good and gives the user back their quota. Runs in the request with the
+    immediate task backend, in the worker otherwise.
+    """
+    challenge = Challenge.objects.filter(message=message).first()
+    if challenge is None:
+        return
+    origin = Origin(ip=challenge.ip, user_agent=challenge.user_agent)
+    if message.status == MessageStatus.FAILED:
+        updated = (
+            Challenge.objects.filter(pk=challenge.pk)
+            .exclude(delivery_status=DeliveryStatus.FAILED)
+            .update(delivery_status=DeliveryStatus.FAILED)
+        )
+        if updated:
+            policies.send_refund(phone=challenge.phone, ip=challenge.ip)
+            last = message.attempt_log.order_by("-started_at", "-id").first()
+            audit_record(
+                Kind.CODE_SEND_FAILED,
+                phone=challenge.phone,
+                origin=origin,
+                outcome=last.outcome if last else "no_route",
+                detail={"provider": message.provider, "error": message.error},
+            )
+        return
+    updated = Challenge.objects.filter(
+        pk=challenge.pk, delivery_status=DeliveryStatus.PENDING
+    ).update(delivery_status=DeliveryStatus.SENT)
+    if updated:
+        audit_record(
+            Kind.CODE_SENT,
+            phone=challenge.phone,
+            origin=origin,
+            outcome=challenge.channel,
+            detail={"provider": message.provider},
+        )

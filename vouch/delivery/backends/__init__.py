@@ -8,13 +8,22 @@ from django.utils.module_loading import import_string
 
 from vouch.delivery.backends.base import BaseSmsBackend
 
-ALIASES = {
+DEV_ALIASES = {
     "console": "vouch.delivery.backends.console.SmsBackend",
     "file": "vouch.delivery.backends.filebased.SmsBackend",
     "locmem": "vouch.delivery.backends.locmem.SmsBackend",
     "dummy": "vouch.delivery.backends.dummy.SmsBackend",
 }
-DEV_BACKENDS = frozenset(ALIASES)
+PROVIDER_ALIASES = {
+    "twilio": "vouch.delivery.backends.twilio.SmsBackend",
+    "smsru": "vouch.delivery.backends.smsru.SmsBackend",
+    "smsc": "vouch.delivery.backends.smsc.SmsBackend",
+    "smsaero": "vouch.delivery.backends.smsaero.SmsBackend",
+    "telegram": "vouch.delivery.backends.telegram.SmsBackend",
+    "webhook": "vouch.delivery.backends.webhook.SmsBackend",
+}
+ALIASES = {**DEV_ALIASES, **PROVIDER_ALIASES}
+DEV_BACKENDS = frozenset(DEV_ALIASES)
 
 
 def backend_path(name: str | None = None) -> str:
@@ -27,6 +36,11 @@ def backend_path(name: str | None = None) -> str:
             f"SMS_BACKEND={name!r} is neither one of {sorted(ALIASES)} nor a dotted path."
         )
     return name
+
+
+def is_dev_backend(name: str) -> bool:
+    """Development backends show or drop codes; their messages may keep their text."""
+    return backend_path(name) in DEV_ALIASES.values()
 
 
 def get_connection(

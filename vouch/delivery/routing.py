@@ -1,0 +1,61 @@
+"""
+Which SMS backends carry a message, in order: SMS_ROUTES maps number prefixes (`+7`, `+7701`)
+or countries (`KZ`) to ordered backend lists; `*` is everything else. The longest matching
+prefix wins, then the country, then `*`. With no SMS_ROUTES, SMS_BACKEND carries everything.
+
+    SMS_ROUTES="+7:smsaero,smsru;KZ:smsc;*:twilio"
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from vouch.core.phones import phone_region
+from vouch.delivery.backends import backend_path
+
+DEFAULT = "*"
+
+
+@lru_cache(maxsize=8)
+def parse_routes(raw: str) -> dict[str, tuple[str, ...]]:
+    routes: dict[str, tuple[str, ...]] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(";"))):
+        match, sep, names = entry.partition(":")
+        backends = tuple(filter(None, (name.strip() for name in names.split(","))))
+        match = match.strip().upper()
+        valid_match = (
+            match == DEFAULT
+            or (match.startswith("+") and match[1:].isdigit())
+            or (len(match) == 2 and match.isalpha())
+        )
+        if not sep or not backends or not valid_match:
+            raise ImproperlyConfigured(
+                f"SMS_ROUTES entry {entry!r} is not <+prefix|COUNTRY|*>:<backend>[,<backend>...]"
+            )
+        for name in backends:
+            backend_path(name)  # an unknown alias fails here, at start-up
+        routes[match] = backends
+    return routes
+
+
+def routes() -> dict[str, tuple[str, ...]]:
+    configured = parse_routes(settings.SMS_ROUTES or "")
+    if DEFAULT not in configured:
+        configured = {**configured, DEFAULT: (settings.SMS_BACKEND,)}
+    return configured
+
+
+def backends_for(phone: str) -> tuple[str, ...]:
+    """The backends to try for `phone` (E.164), first choice first."""
+    table = routes()
+    prefixes = sorted((m for m in table if m.startswith("+")), key=len, reverse=True)
+    for prefix in prefixes:
+        if phone.startswith(prefix):
+            return table[prefix]
+    region = phone_region(phone)
+    if region and region in table:
+        return table[region]
+    return table[DEFAULT]
