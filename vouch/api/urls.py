@@ -10,7 +10,7 @@ from typing import Any
 from django.urls import URLPattern, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from vouch.api import views
+from vouch.api import callbacks, views
 
 app_name = "api"
 
@@ -41,6 +41,12 @@ urlpatterns = [
     *both("users/", user_list, "user-list"),
     *both("users/<int:pk>/", user_detail, "user-detail"),
     *both("stats/conversion/", views.ConversionReportView.as_view(), "stats-conversion"),
+    *both("delivery/<slug:provider>/status/", callbacks.delivery_status, "delivery-status"),
+    *both(
+        "delivery/<slug:provider>/status/<str:token>/",
+        callbacks.delivery_status,
+        "delivery-status-token",
+    ),
     *both("schema/", SpectacularAPIView.as_view(), "schema"),
     *both("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), "docs"),
     *both(

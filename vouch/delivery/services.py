@@ -18,14 +18,16 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 
 from vouch.core import clock
 from vouch.core.phones import mask_email, mask_phone_for_log
 from vouch.delivery import routing
-from vouch.delivery.backends import get_connection, is_dev_backend
-from vouch.delivery.errors import DeliveryError
+from vouch.delivery.backends import PROVIDER_ALIASES, get_connection, is_dev_backend
+from vouch.delivery.errors import CallbackNotSupported, DeliveryError
 from vouch.delivery.message import SmsMessage
-from vouch.delivery.models import FINAL_STATUSES, DeliveryAttempt, Message, Status
+from vouch.delivery.models import DeliveryAttempt, Message, Status
 from vouch.delivery.segments import sms_segments
 from vouch.delivery.signals import message_status_changed
 
@@ -315,4 +317,19 @@ def message_status_apply(*, provider: str, updates: list[StatusUpdate]) -> int:
     return changed
 
 
-__all__ = ["FINAL_STATUSES", "StatusUpdate", "message_deliver", "message_send"]
+def status_callback_handle(*, provider: str, request: HttpRequest, token: str = "") -> int:
+    """
+    Authenticate a provider's delivery-status callback and apply it. `provider` is the alias
+    in the callback URL (`twilio`, `smsru`, ...). Raise CallbackNotSupported for an unknown
+    provider and CallbackRejected for an unsigned or wrongly signed callback.
+    """
+    if provider not in PROVIDER_ALIASES:
+        raise CallbackNotSupported()
+    updates = get_connection(provider).parse_status_callback(request, token=token)
+    return message_status_apply(provider=provider, updates=updates)
+
+
+def callback_token_matches(token: str) -> bool:
+    """For providers that sign nothing: the secret part of the callback URL."""
+    secret = settings.SMS_CALLBACK_SECRET
+    return bool(secret) and constant_time_compare(token, secret)

@@ -5,7 +5,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from vouch.delivery.message import SmsMessage
+    from vouch.delivery.services import StatusUpdate
 
 
 class BaseSmsBackend:
@@ -48,3 +51,13 @@ class BaseSmsBackend:
         unless fail_silently.
         """
         raise NotImplementedError("subclasses of BaseSmsBackend must override send_messages()")
+
+    def parse_status_callback(self, request: HttpRequest, token: str = "") -> list[StatusUpdate]:
+        """
+        Check that a delivery-status callback really comes from the provider (its signature,
+        or `token` from the callback URL for providers that sign nothing) and return what it
+        reports. Raise CallbackRejected when it is not authentic.
+        """
+        from vouch.delivery.errors import CallbackNotSupported
+
+        raise CallbackNotSupported()
