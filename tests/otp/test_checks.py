@@ -46,3 +46,19 @@ def test_debug_allows_development_backends(settings):
     settings.SMS_BACKEND = "console"
     settings.SMS_ALLOW_DEV_BACKEND = False
     call_command("check")
+
+
+def test_a_development_backend_in_a_route_is_a_startup_error_too(settings):
+    settings.DEBUG = False
+    settings.SMS_BACKEND = "dummy"
+    settings.SMS_ALLOW_DEV_BACKEND = False
+    settings.SMS_ROUTES = "+7:twilio,console;*:twilio"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC0", "token"
+    with pytest.raises(SystemCheckError, match=r"console"):
+        call_command("check")
+
+
+def test_a_malformed_route_is_reported(settings):
+    settings.SMS_ROUTES = "+7 twilio"
+    with pytest.raises(SystemCheckError, match=r"vouch\.E002"):
+        call_command("check")

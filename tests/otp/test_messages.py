@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from vouch.delivery.segments import sms_segments
 from vouch.otp.messages import code_email, code_sms_text
 
 GSM7_BASIC = set(
@@ -84,3 +85,23 @@ def test_russian_email_is_in_russian():
     subject, body = code_email(code="123456", language="ru")
     assert CYRILLIC.search(subject), subject
     assert CYRILLIC.search(body), body
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_default_sms_fits_one_segment_with_a_twenty_character_host(settings, language):
+    settings.SITE_URL = "https://auth.vouch-example.ru"  # 21 characters of host
+    text = code_sms_text(code="123456", language=language)  # the default length
+    assert sms_segments(text).count == 1, (len(text), text)
+
+
+def test_russian_sms_is_ucs2_and_english_gsm7():
+    assert sms_segments(code_sms_text(code="123456", language="ru")).encoding == "UCS-2"
+    assert sms_segments(code_sms_text(code="123456", language="en")).encoding == "GSM-7"
+
+
+def test_a_language_specific_template_overrides_the_generic_one(settings, tmp_path):
+    (tmp_path / "otp" / "messages" / "ru").mkdir(parents=True)
+    (tmp_path / "otp" / "messages" / "ru" / "code_sms.txt").write_text("Код {{ code }}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    assert code_sms_text(code="42", language="ru") == "Код 42"
+    assert code_sms_text(code="42", language="en").startswith("Your Vouch code is 42")

@@ -4,26 +4,27 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
 
-from vouch.delivery.backends import ALIASES, DEV_BACKENDS, backend_path
+from vouch.delivery import routing
+from vouch.delivery.backends import is_dev_backend
 
 
 @register("security")
 def check_production_sms_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """A development SMS backend in production would show, or drop, every code."""
-    if settings.DEBUG or settings.SMS_ALLOW_DEV_BACKEND:
-        return []
-    dev_paths = {ALIASES[name] for name in DEV_BACKENDS}
     try:
-        path = backend_path()
-    except Exception as exc:  # an unknown alias is reported as it is
+        names = sorted({name for backends in routing.routes().values() for name in backends})
+        dev = [name for name in names if is_dev_backend(name)]
+    except ImproperlyConfigured as exc:  # an unknown alias or a malformed route
         return [Error(str(exc), id="vouch.E002")]
-    if path not in dev_paths:
+    if settings.DEBUG or settings.SMS_ALLOW_DEV_BACKEND or not dev:
         return []
     return [
         Error(
-            f"SMS_BACKEND={settings.SMS_BACKEND!r} is a development backend and DEBUG is off.",
-            hint="Configure a real SMS backend, or set SMS_ALLOW_DEV_BACKEND=true on purpose.",
+            f"SMS backend(s) {', '.join(dev)} are for development, and DEBUG is off.",
+            hint="Configure real SMS backends (SMS_BACKEND, SMS_ROUTES), or set "
+            "SMS_ALLOW_DEV_BACKEND=true on purpose.",
             id="vouch.E001",
         )
     ]
