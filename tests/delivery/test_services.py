@@ -234,3 +234,18 @@ def test_email_failures_are_classified(settings, backend, outcome):
     message = send(channel="email", destination="a@example.com", subject="Code", body="Code 1")
     assert message.status == Status.FAILED
     assert DeliveryAttempt.objects.get(message=message).outcome == outcome
+
+
+class Misconfigured(BaseSmsBackend):
+    def __init__(self, *args, **kwargs):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("PROVIDER_TOKEN is not set")
+
+
+def test_a_misconfigured_backend_is_a_permanent_failure_not_a_crash(settings):
+    route(settings, "Misconfigured", "Works")
+    message = send()
+    assert message.status == Status.FAILED
+    assert "PROVIDER_TOKEN" in message.error
+    assert calls == []

@@ -15,6 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
@@ -119,7 +120,11 @@ def _send_once(message: Message, provider: str) -> SmsMessage | None:
         language=message.language,
         ttl=settings.OTP_TTL,
     )
-    with get_connection(provider) as connection:
+    try:
+        connection = get_connection(provider)
+    except ImproperlyConfigured as exc:  # missing credentials: no retry can help
+        raise DeliveryError(f"misconfigured: {exc}", temporary=False) from exc
+    with connection:
         if connection.send_messages([sms]) != 1:
             raise DeliveryError("The backend did not accept the message.", temporary=True)
     return sms

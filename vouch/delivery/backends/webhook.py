@@ -1,0 +1,137 @@
+"""
+SMS backend for any gateway of your own: the signed webhook of API.md section 5.
+
+It POSTs `{"to": "<E.164>", "text": "<message>", "message_id": "<ours>"}` as JSON to
+SMS_WEBHOOK_URL with `X-Vouch-Signature: sha256=<hex HMAC-SHA256 of the raw body keyed with
+SMS_WEBHOOK_SECRET>`. 2xx is success; 5xx, timeouts and connection errors are temporary; any
+other status is permanent. The gateway may report delivery by POSTing
+`{"message_id": "<its id, or ours>", "status": "delivered"|"failed"|"sent", "error": "..."}` to
+SITE_URL/api/delivery/webhook/status/, signed the same way. The signature scheme is the one
+GitHub uses for its webhooks, https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
+
+from vouch.core.errors import ApplicationError
+from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.errors import CallbackRejected, DeliveryError
+from vouch.delivery.message import SmsMessage
+from vouch.delivery.models import Status
+from vouch.delivery.services import StatusUpdate
+
+SIGNATURE_HEADER = "X-Vouch-Signature"
+REPORTED_STATUSES = {"sent": Status.SENT, "delivered": Status.DELIVERED, "failed": Status.FAILED}
+
+
+class InvalidStatusReport(ApplicationError):
+    """A correctly signed status callback whose body is not a status report."""
+
+    code = "invalid"
+    status = 400
+    message = _("The status report is not valid.")
+
+
+def sign(body: bytes, secret: str) -> str:
+    """Return the X-Vouch-Signature value for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class SmsBackend(BaseSmsBackend):
+    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
+        super().__init__(fail_silently=fail_silently, **kwargs)
+        self.url = settings.SMS_WEBHOOK_URL
+        self.secret = settings.SMS_WEBHOOK_SECRET
+        if not (self.url and self.secret):
+            raise ImproperlyConfigured(
+                "The webhook backend needs SMS_WEBHOOK_URL and SMS_WEBHOOK_SECRET."
+            )
+
+    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
+        sent = 0
+        for message in messages:
+            try:
+                self._send(message)
+            except DeliveryError:
+                if not self.fail_silently:
+                    raise
+            else:
+                sent += 1
+        return sent
+
+    def _send(self, message: SmsMessage) -> None:
+        payload = {"to": message.to, "text": message.body, "message_id": message.message_id}
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.secret)}
+        try:
+            # No redirects: a 3xx is an answer like any other non-2xx, and the signed body
+            # goes only where SMS_WEBHOOK_URL says.
+            response = requests.post(
+                self.url,
+                data=body,
+                headers=headers,
+                timeout=settings.SMS_TIMEOUT,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise DeliveryError(
+                f"Webhook unreachable: {type(exc).__name__}", temporary=True
+            ) from exc
+        if not 200 <= response.status_code < 300:
+            raise DeliveryError(
+                f"Webhook answered {response.status_code} {response.reason}".strip(),
+                temporary=response.status_code >= 500,
+            )
+        message.provider_message_id = _answered_id(response) or message.message_id
+
+    def parse_status_callback(self, request: HttpRequest, token: str = "") -> list[StatusUpdate]:
+        body = request.body
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not signature or not constant_time_compare(signature, sign(body, self.secret)):
+            raise CallbackRejected()
+        try:
+            report = json.loads(body)
+        except ValueError as exc:
+            raise InvalidStatusReport() from exc
+        if not isinstance(report, dict):
+            raise InvalidStatusReport()
+        message_id, reported = report.get("message_id"), report.get("status")
+        if not isinstance(message_id, str | int) or isinstance(message_id, bool) or not message_id:
+            raise InvalidStatusReport()
+        if reported not in REPORTED_STATUSES:
+            return []
+        error = report.get("error") if reported == "failed" else ""
+        return [
+            StatusUpdate(
+                provider_message_id=str(message_id),
+                status=REPORTED_STATUSES[reported],
+                error=str(error or ""),
+            )
+        ]
+
+
+def _answered_id(response: requests.Response) -> str:
+    """The gateway's own id for the message, when its JSON answer names one."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(answer, dict):
+        return ""
+    for key in ("id", "message_id"):
+        value = answer.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            return str(value)[:128]
+    return ""
