@@ -225,9 +225,24 @@ class RecipientRefusedEmailBackend(FailingEmailBackend):
         raise smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"no such user")})
 
 
+class GreylistingEmailBackend(FailingEmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused({"a@example.com": (451, b"try again later")})
+
+
+class BadCredentialsEmailBackend(FailingEmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPAuthenticationError(535, b"bad credentials")
+
+
 @pytest.mark.parametrize(
     ("backend", "outcome"),
-    [("FailingEmailBackend", "temporary"), ("RecipientRefusedEmailBackend", "permanent")],
+    [
+        ("FailingEmailBackend", "temporary"),
+        ("RecipientRefusedEmailBackend", "permanent"),
+        ("GreylistingEmailBackend", "temporary"),
+        ("BadCredentialsEmailBackend", "permanent"),
+    ],
 )
 def test_email_failures_are_classified(settings, backend, outcome):
     settings.EMAIL_BACKEND = f"{HERE}.{backend}"

@@ -103,13 +103,22 @@ def _claim(message_id: int) -> Message | None:
     return Message.objects.filter(pk=message_id).first() if claimed else None
 
 
+def _smtp_refused_for_good(exc: Exception) -> bool:
+    """A 5xx SMTP reply is final; 4xx (greylisting, busy) and lost connections are not."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in exc.recipients.values()]
+    else:
+        codes = [getattr(exc, "smtp_code", None)]
+    return any(isinstance(code, int) and 500 <= code < 600 for code in codes)
+
+
 def _send_once(message: Message, provider: str) -> SmsMessage | None:
     """Hand the message to one provider; None for e-mail, which reports nothing back."""
     if message.channel == Message.Channel.EMAIL:
         try:
             send_mail(message.subject, message.body, None, [message.destination])
         except (smtplib.SMTPException, OSError) as exc:
-            permanent = isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError)
+            permanent = _smtp_refused_for_good(exc)
             raise DeliveryError(f"{type(exc).__name__}: {exc}", temporary=not permanent) from exc
         return None
     sms = SmsMessage(
