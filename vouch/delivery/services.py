@@ -106,7 +106,7 @@ def _claim(message_id: int) -> Message | None:
 def _smtp_refused_for_good(exc: Exception) -> bool:
     """A 5xx SMTP reply is final; 4xx (greylisting, busy) and lost connections are not."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _reply in exc.recipients.values()]
+        codes: list[object] = [code for code, _reply in exc.recipients.values()]
     else:
         codes = [getattr(exc, "smtp_code", None)]
     return any(isinstance(code, int) and 500 <= code < 600 for code in codes)
@@ -331,7 +331,15 @@ def message_status_apply(*, provider: str, updates: list[StatusUpdate]) -> int:
     return changed
 
 
-def status_callback_handle(*, provider: str, request: HttpRequest, token: str = "") -> int:
+@dataclass(frozen=True)
+class CallbackHandled:
+    updated: int
+    ack: str | None  # the plain-text answer the provider waits for, if it wants one
+
+
+def status_callback_handle(
+    *, provider: str, request: HttpRequest, token: str = ""
+) -> CallbackHandled:
     """
     Authenticate a provider's delivery-status callback and apply it. `provider` is the alias
     in the callback URL (`twilio`, `smsru`, ...). Raise CallbackNotSupported for an unknown
@@ -339,8 +347,10 @@ def status_callback_handle(*, provider: str, request: HttpRequest, token: str = 
     """
     if provider not in PROVIDER_ALIASES:
         raise CallbackNotSupported()
-    updates = get_connection(provider).parse_status_callback(request, token=token)
-    return message_status_apply(provider=provider, updates=updates)
+    backend = get_connection(provider)
+    updates = backend.parse_status_callback(request, token=token)
+    updated = message_status_apply(provider=provider, updates=updates)
+    return CallbackHandled(updated=updated, ack=backend.callback_ack)
 
 
 def callback_token_matches(token: str) -> bool:

@@ -19,6 +19,10 @@ class BaseSmsBackend:
     explicitly or through the context manager.
     """
 
+    # The plain-text body a provider expects in answer to its status callback (SMS.ru: "100");
+    # None answers JSON.
+    callback_ack: str | None = None
+
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         self.fail_silently = fail_silently
 

@@ -1,0 +1,166 @@
+"""
+SMS backend for SMSC.ru, through its HTTP API: POST /sys/send.php with `fmt=3` (JSON) and
+`cost=3` (the answer then carries the cost and the number of SMS), https://smsc.ru/api/http/,
+and the delivery statuses it posts to the handler URL set in the account settings,
+https://smsc.ru/api/http/miscellaneous/callback/.
+
+A status callback carries id, phone, status, err and, when a signing secret is set in the
+SMSC account, md5 and/or sha1 of "id:phone:status:<secret>". The handler is to be set to
+SITE_URL/api/delivery/smsc/status/<SMS_CALLBACK_SECRET>/: the secret URL authenticates it, and
+a signature it carries must match SMS_CALLBACK_SECRET (or SMSC_PASSWORD) as well.
+
+Settings: SMSC_LOGIN, SMSC_PASSWORD, optionally SMSC_SENDER (an approved sender name);
+SMSC_API_URL; SMS_CALLBACK_SECRET for callbacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+
+from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.errors import CallbackRejected, DeliveryError
+from vouch.delivery.message import SmsMessage
+from vouch.delivery.models import Status
+from vouch.delivery.services import StatusUpdate, callback_token_matches
+
+logger = logging.getLogger(__name__)
+
+# Send errors: 4 = this IP is blocked for a while after too many errors, 9 = too many identical
+# requests in a minute. The others (parameters, login, money, date, forbidden text or sender,
+# invalid number, undeliverable) do not change by retrying.
+TEMPORARY_ERRORS = {4, 9}
+DELIVERED_STATUSES = {1, 2, 4}  # delivered, read, link followed
+FAILED_STATUSES = {3, 20, 22, 23, 24, 25}  # expired, undeliverable, bad number, refused...
+SENT_STATUSES = {0}  # handed to the operator
+
+
+class SmsBackend(BaseSmsBackend):
+    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
+        super().__init__(fail_silently=fail_silently, **kwargs)
+        self.login = settings.SMSC_LOGIN
+        self.password = settings.SMSC_PASSWORD
+        if not (self.login and self.password):
+            raise ImproperlyConfigured("The smsc backend needs SMSC_LOGIN and SMSC_PASSWORD.")
+        self.sender = settings.SMSC_SENDER
+        self.url = f"{settings.SMSC_API_URL.rstrip('/')}/sys/send.php"
+
+    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
+        sent = 0
+        for message in messages:
+            try:
+                self._send(message)
+            except DeliveryError:
+                if not self.fail_silently:
+                    raise
+            else:
+                sent += 1
+        return sent
+
+    def _send(self, message: SmsMessage) -> None:
+        # No `id`: SMSC then numbers the message itself, so a retry is never mistaken for a
+        # duplicate of an earlier attempt.
+        form = {
+            "login": self.login,
+            "psw": self.password,
+            "phones": message.to.lstrip("+"),
+            "mes": message.body,
+            "fmt": "3",
+            "charset": "utf-8",
+            "cost": "3",
+        }
+        if self.sender:
+            form["sender"] = self.sender
+        try:
+            response = requests.post(self.url, data=form, timeout=settings.SMS_TIMEOUT)
+        except requests.RequestException as exc:
+            raise DeliveryError(f"SMSC unreachable: {type(exc).__name__}", temporary=True) from exc
+        if not response.ok:
+            temporary = response.status_code == 429 or response.status_code >= 500
+            raise DeliveryError(f"SMSC HTTP {response.status_code}", temporary=temporary)
+        answer = _json(response)
+        if not answer:
+            raise DeliveryError("SMSC answered with no JSON.", temporary=True)
+        if "error" in answer or "error_code" in answer:
+            code = _int(answer.get("error_code"))
+            text = str(answer.get("error") or "")
+            raise DeliveryError(f"SMSC error {code}: {text}", temporary=code in TEMPORARY_ERRORS)
+        message.provider_message_id = str(answer.get("id") or "")
+        if not message.provider_message_id:
+            raise DeliveryError("SMSC answered without a message id.", temporary=True)
+        segments = _int(answer.get("cnt"))
+        if segments > 0:
+            message.segments = segments
+        cost = _decimal(answer.get("cost"))
+        if cost is not None:
+            message.cost, message.currency = cost, "RUB"
+        logger.info("SMSC accepted a message to %s", mask_phone_for_log(message.to))
+
+    def parse_status_callback(self, request: HttpRequest, token: str = "") -> list[StatusUpdate]:
+        data = request.POST
+        if not callback_token_matches(token) or not self._signature_matches(data):
+            raise CallbackRejected()
+        sms_id, status = data.get("id", ""), data.get("status", "")
+        if not sms_id or not status.lstrip("-").isdigit():
+            return []
+        code = int(status)
+        if code in DELIVERED_STATUSES:
+            return [StatusUpdate(provider_message_id=sms_id, status=Status.DELIVERED)]
+        if code in FAILED_STATUSES:
+            err = data.get("err", "")
+            error = f"SMSC status {code}" + (f", error {err}" if err else "")
+            return [StatusUpdate(provider_message_id=sms_id, status=Status.FAILED, error=error)]
+        if code in SENT_STATUSES:
+            return [StatusUpdate(provider_message_id=sms_id, status=Status.SENT)]
+        return []
+
+    def _signature_matches(self, data: Any) -> bool:
+        """No signature passes (the URL token is checked); a signature must be right."""
+        given = {name: data[name].lower() for name in ("md5", "sha1") if data.get(name)}
+        if not given:
+            return True
+        signed = f"{data.get('id', '')}:{data.get('phone', '')}:{data.get('status', '')}:"
+        keys = [key for key in (settings.SMS_CALLBACK_SECRET, self.password) if key]
+        return any(_digests_match(signed + key, given) for key in keys)
+
+
+def _digests_match(payload: str, given: dict[str, str]) -> bool:
+    encoded = payload.encode()
+    return all(
+        constant_time_compare(hashlib.new(name, encoded, usedforsecurity=False).hexdigest(), value)
+        for name, value in given.items()
+    )
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None

@@ -1,0 +1,168 @@
+"""
+SMS backend for SMS.ru, through its HTTP API: POST /sms/send with `json=1`,
+https://sms.ru/api/send, and the delivery-status callbacks it posts to the handler set in the
+account ("Ваши обработчики"), https://sms.ru/api/callback.
+
+A callback carries `data[N]` entries, each a few lines ("sms_status", the SMS id, the status
+code, a Unix time), and `hash`, the SHA-256 of the API id followed by the entries in order.
+We check that signature and also the secret callback URL, so the handler is to be set to
+SITE_URL/api/delivery/smsru/status/<SMS_CALLBACK_SECRET>/.
+
+Settings: SMSRU_API_ID, optionally SMSRU_FROM (an approved sender name); SMSRU_API_URL;
+SMS_CALLBACK_SECRET for callbacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+
+from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.errors import CallbackRejected, DeliveryError
+from vouch.delivery.message import SmsMessage
+from vouch.delivery.models import Status
+from vouch.delivery.services import StatusUpdate, callback_token_matches
+
+logger = logging.getLogger(__name__)
+
+# Its own outages and the limits that lift with time (per-number and per-day caps); another
+# provider, or a later round, may well get through. Everything else (bad api_id, no money,
+# invalid or stop-listed number, sender not approved) will not change by retrying.
+TEMPORARY_CODES = {206, 220, 230, 231, 232, 233, 500}
+DELIVERED_CODES = {103}
+FAILED_CODES = {104, 105, 106, 107, 108, 150}
+SENT_CODES = {102}
+_DATA_KEY = re.compile(r"^data\[(\d*)\]$")
+
+
+class SmsBackend(BaseSmsBackend):
+    callback_ack = "100"  # SMS.ru sends a callback again until it reads this answer
+
+    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
+        super().__init__(fail_silently=fail_silently, **kwargs)
+        self.api_id = settings.SMSRU_API_ID
+        if not self.api_id:
+            raise ImproperlyConfigured("The smsru backend needs SMSRU_API_ID.")
+        self.sender = settings.SMSRU_FROM
+        self.url = f"{settings.SMSRU_API_URL.rstrip('/')}/sms/send"
+
+    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
+        sent = 0
+        for message in messages:
+            try:
+                self._send(message)
+            except DeliveryError:
+                if not self.fail_silently:
+                    raise
+            else:
+                sent += 1
+        return sent
+
+    def _send(self, message: SmsMessage) -> None:
+        number = message.to.lstrip("+")
+        form = {"api_id": self.api_id, "to": number, "msg": message.body, "json": "1"}
+        if self.sender:
+            form["from"] = self.sender
+        try:
+            response = requests.post(self.url, data=form, timeout=settings.SMS_TIMEOUT)
+        except requests.RequestException as exc:
+            raise DeliveryError(
+                f"SMS.ru unreachable: {type(exc).__name__}", temporary=True
+            ) from exc
+        if not response.ok:
+            temporary = response.status_code == 429 or response.status_code >= 500
+            raise DeliveryError(f"SMS.ru HTTP {response.status_code}", temporary=temporary)
+        answer = _json(response)
+        if not answer:
+            raise DeliveryError("SMS.ru answered with no JSON.", temporary=True)
+        if answer.get("status") != "OK":
+            raise _error(answer, message.to)
+        result = (answer.get("sms") or {}).get(number)
+        if not isinstance(result, dict):
+            raise DeliveryError("SMS.ru answered without a result for the number.", temporary=True)
+        if result.get("status") != "OK":
+            raise _error(result, message.to)
+        message.provider_message_id = str(result.get("sms_id") or "")
+        if not message.provider_message_id:
+            raise DeliveryError("SMS.ru answered without an sms_id.", temporary=True)
+        cost = _decimal(result.get("cost"))
+        if cost is not None:
+            message.cost, message.currency = cost, "RUB"
+        segments = _decimal(result.get("sms"))
+        if segments:
+            message.segments = int(segments)
+        logger.info("SMS.ru accepted a message to %s", mask_phone_for_log(message.to))
+
+    def parse_status_callback(self, request: HttpRequest, token: str = "") -> list[StatusUpdate]:
+        entries = _entries(request)
+        expected = hashlib.sha256((self.api_id + "".join(entries)).encode()).hexdigest()
+        signature = request.POST.get("hash", "")
+        if not callback_token_matches(token) or not constant_time_compare(signature, expected):
+            raise CallbackRejected()
+        updates = []
+        for entry in entries:
+            lines = [line.strip() for line in entry.split("\n")]
+            if len(lines) < 3 or lines[0] != "sms_status" or not lines[2].lstrip("-").isdigit():
+                continue  # "test" heartbeats, call-check statuses
+            sms_id, code = lines[1], int(lines[2])
+            if code in DELIVERED_CODES:
+                updates.append(StatusUpdate(provider_message_id=sms_id, status=Status.DELIVERED))
+            elif code in FAILED_CODES:
+                error = f"SMS.ru status {code}"
+                updates.append(
+                    StatusUpdate(provider_message_id=sms_id, status=Status.FAILED, error=error)
+                )
+            elif code in SENT_CODES:
+                updates.append(StatusUpdate(provider_message_id=sms_id, status=Status.SENT))
+        return updates
+
+
+def _entries(request: HttpRequest) -> list[str]:
+    """The `data[N]` values in N's order, which is the order SMS.ru hashes them in."""
+    indexed: list[tuple[int, int, str]] = []
+    for key, values in request.POST.lists():
+        match = _DATA_KEY.match(key)
+        if match:
+            index = int(match.group(1)) if match.group(1) else -1  # "data[]": posted order
+            indexed.extend((index, order, value) for order, value in enumerate(values))
+    return [value for *_, value in sorted(indexed, key=lambda item: item[:2])]
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _error(answer: dict[str, Any], phone: str) -> DeliveryError:
+    try:
+        code = int(answer.get("status_code") or 0)
+    except (TypeError, ValueError):
+        code = 0
+    text = str(answer.get("status_text") or "").replace(
+        phone.lstrip("+"), mask_phone_for_log(phone)
+    )
+    detail = f"SMS.ru error {code}" + (f": {text}" if text else "")
+    return DeliveryError(detail, temporary=code in TEMPORARY_CODES)
