@@ -36,10 +36,15 @@ serve: $(STAMP)
 	DEBUG=false $(BIN)/gunicorn config.wsgi:application \
 		--bind $${BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-4} --access-logfile -
 
-# The database task worker (TASKS_BACKEND=database): first re-queue what a stopped worker left.
+# The delivery worker for TASKS_BACKEND=database (or rq): first re-queue what a stopped
+# worker left behind.
 worker: $(STAMP)
 	$(MANAGE) requeue_messages
+ifeq ($(TASKS_BACKEND),rq)
+	$(MANAGE) rqworker default --with-scheduler --job-class django_tasks_rq.Job
+else
 	$(MANAGE) db_worker
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

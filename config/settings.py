@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "vouch.delivery",
     "vouch.otp",
     "vouch.audit",
+    "vouch.web",
     "vouch.api",
 ]
 

@@ -162,10 +162,17 @@ def _finish(message: Message, status: Status, provider: str, **fields: object) -
     if not keep_text:
         changes.update(body="", code="")
     changes.update(fields)
-    Message.objects.filter(pk=message.pk).update(**changes)
-    for name, value in changes.items():
-        setattr(message, name, value)
-    message_status_changed.send(sender=Message, message=message)
+    _status_record(message, changes)
+
+
+def _status_record(message: Message, changes: dict[str, object]) -> None:
+    # The message and what listeners derive from it (the challenge, the audit trail) change
+    # together or not at all: a worker killed in between must not leave them disagreeing.
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(message, name, value)
+        message_status_changed.send(sender=Message, message=message)
 
 
 def _providers(message: Message) -> tuple[str, ...]:
@@ -290,8 +297,10 @@ def message_send(
 def messages_requeue_stale(*, older_than_seconds: int = CLAIM_SECONDS) -> int:
     """
     Queue again the messages a dead worker left behind: still queued, not claimed (or the
-    claim ran out), older than `older_than_seconds`. Sending twice is impossible: a worker
-    claims a message before sending it and skips one that is no longer queued.
+    claim ran out), older than `older_than_seconds`. A message is claimed before it is sent
+    and skipped once it is no longer queued, so a duplicate task sends nothing. The one case
+    of a second send: a worker killed after the provider took the message but before the
+    outcome was recorded; its message goes out again once the claim has run out.
     """
     now = clock.now()
     stale = Message.objects.filter(
@@ -323,10 +332,7 @@ def message_status_apply(*, provider: str, updates: list[StatusUpdate]) -> int:
             fields["error"] = update.error[:300]
         if update.cost is not None:
             fields.update(cost=update.cost, currency=update.currency)
-        Message.objects.filter(pk=message.pk).update(**fields)
-        for name, value in fields.items():
-            setattr(message, name, value)
-        message_status_changed.send(sender=Message, message=message)
+        _status_record(message, fields)
         changed += 1
     return changed
 

@@ -8,7 +8,8 @@ from vouch.delivery.services import CLAIM_SECONDS, messages_requeue_stale
 class Command(BaseCommand):
     help = (
         "Queue again the messages a stopped worker left behind (still queued after "
-        "--older-than seconds). Safe to run at any time: a message is never sent twice."
+        "--older-than seconds, and no worker's claim on them). Safe to run at any time: a "
+        "message that is sent or claimed is left alone."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
