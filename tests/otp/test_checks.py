@@ -62,3 +62,13 @@ def test_a_malformed_route_is_reported(settings):
     settings.SMS_ROUTES = "+7 twilio"
     with pytest.raises(SystemCheckError, match=r"vouch\.E002"):
         call_command("check")
+
+
+def test_telegram_with_codes_longer_than_eight_digits_warns(settings):
+    from vouch.delivery.checks import check_telegram_code_length
+
+    settings.SMS_ROUTES = "*:telegram,twilio"
+    settings.OTP_CODE_LENGTH = 9
+    assert [w.id for w in check_telegram_code_length()] == ["vouch.W002"]
+    settings.OTP_CODE_LENGTH = 8
+    assert check_telegram_code_length() == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from vouch.delivery import routing
@@ -26,5 +26,26 @@ def check_production_sms_backend(app_configs: Any = None, **kwargs: Any) -> list
             hint="Configure real SMS backends (SMS_BACKEND, SMS_ROUTES), or set "
             "SMS_ALLOW_DEV_BACKEND=true on purpose.",
             id="vouch.E001",
+        )
+    ]
+
+
+TELEGRAM_CODE_LENGTHS = range(4, 9)
+
+
+@register()
+def check_telegram_code_length(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Telegram Gateway takes codes of 4 to 8 digits; longer ones would always fail there."""
+    try:
+        names = {name for backends in routing.routes().values() for name in backends}
+    except ImproperlyConfigured:
+        return []  # reported by check_production_sms_backend
+    if "telegram" not in names or settings.OTP_CODE_LENGTH in TELEGRAM_CODE_LENGTHS:
+        return []
+    return [
+        Warning(
+            f"OTP_CODE_LENGTH={settings.OTP_CODE_LENGTH}, but Telegram Gateway takes 4 to 8 "
+            "digits: every code routed to telegram will fail over to the next backend.",
+            id="vouch.W002",
         )
     ]
