@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -131,7 +132,7 @@ def test_every_backend_down_with_the_immediate_backend_fails_at_once(settings):
     assert message.attempts == 2
 
 
-def test_with_a_worker_backend_a_failed_round_is_retried_later(settings):
+def test_with_a_worker_backend_a_failed_round_is_retried_later(settings, clock):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     route(settings, "TemporaryDown")
     message = send()
@@ -143,8 +144,29 @@ def test_with_a_worker_backend_a_failed_round_is_retried_later(settings):
     assert message.rounds == 1
     assert "503" in message.error
     retry = backend.results[-1]
-    assert retry.task.run_after is not None  # queued again, with backoff
+    assert retry.task.run_after == clock() + timedelta(seconds=30)  # SMS_RETRY_BACKOFF
+    assert message_deliver(message_id=message.pk) == "skipped"  # not due yet: still claimed
+    assert messages_requeue_stale(older_than_seconds=0) == 0
+    clock.advance(seconds=30)
     settings.SMS_MAX_ROUNDS = 2
+    assert message_deliver(message_id=message.pk) == Status.FAILED
+
+
+def test_a_message_is_not_sent_after_it_expires(settings, clock):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    route(settings, "Works")
+    message = send(expires_at=clock() + timedelta(seconds=60))
+    clock.advance(seconds=61)
+    assert message_deliver(message_id=message.pk) == Status.FAILED
+    message.refresh_from_db()
+    assert message.error == "expired before sending"
+    assert calls == []
+
+
+def test_no_retry_is_scheduled_past_the_expiry(settings, clock):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    route(settings, "TemporaryDown")
+    message = send(expires_at=clock() + timedelta(seconds=20))  # backoff is 30 s
     assert message_deliver(message_id=message.pk) == Status.FAILED
 
 

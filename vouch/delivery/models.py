@@ -44,6 +44,8 @@ class Message(models.Model):
     segments = models.PositiveSmallIntegerField(_("segments"), null=True, blank=True)
     encoding = models.CharField(_("encoding"), max_length=8, blank=True, default="")
     locked_until = models.DateTimeField(null=True, blank=True)  # a worker's claim
+    # A message that cannot arrive in time is worthless (a code past its lifetime).
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)

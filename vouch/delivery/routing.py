@@ -1,9 +1,11 @@
 """
 Which SMS backends carry a message, in order: SMS_ROUTES maps number prefixes (`+7`, `+7701`)
-or countries (`KZ`) to ordered backend lists; `*` is everything else. The longest matching
-prefix wins, then the country, then `*`. With no SMS_ROUTES, SMS_BACKEND carries everything.
+or countries (`KZ`, as libphonenumber assigns them) to ordered backend lists, and `*` to
+everything else. Rules are read in the order written and the first that matches wins, like
+firewall rules; `*` applies last wherever it stands. With no SMS_ROUTES, SMS_BACKEND carries
+everything.
 
-    SMS_ROUTES="+7:smsaero,smsru;KZ:smsc;*:twilio"
+    SMS_ROUTES="KZ:smsc;+7:smsaero,smsru;*:twilio"   # Kazakhstan (+7 7..) before the rest of +7
 """
 
 from __future__ import annotations
@@ -51,11 +53,10 @@ def routes() -> dict[str, tuple[str, ...]]:
 def backends_for(phone: str) -> tuple[str, ...]:
     """The backends to try for `phone` (E.164), first choice first."""
     table = routes()
-    prefixes = sorted((m for m in table if m.startswith("+")), key=len, reverse=True)
-    for prefix in prefixes:
-        if phone.startswith(prefix):
-            return table[prefix]
     region = phone_region(phone)
-    if region and region in table:
-        return table[region]
+    for match, backends in table.items():  # dicts keep the order the rules were written in
+        if match == DEFAULT:
+            continue
+        if (match.startswith("+") and phone.startswith(match)) or match == region:
+            return backends
     return table[DEFAULT]

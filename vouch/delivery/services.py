@@ -11,7 +11,7 @@ import logging
 import smtplib
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -63,8 +63,12 @@ def message_create(
     subject: str = "",
     code: str = "",
     language: str = "",
+    expires_at: datetime | None = None,
 ) -> Message:
-    """Store a message to send; `message_enqueue` hands it to the task queue."""
+    """
+    Store a message to send; `message_enqueue` hands it to the task queue. A message is not
+    sent, nor retried, once `expires_at` has passed.
+    """
     now = clock.now()
     segments = sms_segments(body) if channel == Message.Channel.SMS else None
     return Message.objects.create(
@@ -76,6 +80,7 @@ def message_create(
         language=language,
         segments=segments.count if segments else None,
         encoding=segments.encoding if segments else "",
+        expires_at=expires_at,
         created_at=now,
         updated_at=now,
     )
@@ -189,6 +194,9 @@ def message_deliver(*, message_id: int) -> str:
     message = _claim(message_id)
     if message is None:
         return "skipped"
+    if message.expires_at is not None and message.expires_at <= clock.now():
+        _finish(message, Status.FAILED, provider=message.provider, error="expired before sending")
+        return Status.FAILED
     last_error = ""
     for provider in _providers(message):
         started, start_ns = clock.now(), time.perf_counter_ns()
@@ -249,11 +257,22 @@ def _retry_or_fail(message: Message, last_error: str) -> str:
     from vouch.delivery.tasks import deliver_message
 
     rounds = message.rounds + 1
-    can_wait = deliver_message.get_backend().supports_defer
-    if can_wait and rounds < settings.SMS_MAX_ROUNDS:
-        delay = settings.SMS_RETRY_BACKOFF * 2 ** (rounds - 1)
+    delay = settings.SMS_RETRY_BACKOFF * 2 ** (rounds - 1)
+    now = clock.now()
+    retry_at = now + timedelta(seconds=delay)
+    in_time = message.expires_at is None or retry_at < message.expires_at
+    if (
+        deliver_message.get_backend().supports_defer
+        and rounds < settings.SMS_MAX_ROUNDS
+        and in_time
+    ):
+        # Claimed until (just before) the retry is due, so requeue_messages leaves it to its
+        # own task, and that task can claim it even if its worker's clock runs a little fast.
         Message.objects.filter(pk=message.pk).update(
-            rounds=rounds, error=last_error, locked_until=None, updated_at=clock.now()
+            rounds=rounds,
+            error=last_error,
+            locked_until=retry_at - timedelta(seconds=min(2.0, delay / 2)),
+            updated_at=now,
         )
         message_enqueue(message=message, run_after_seconds=delay)
         logger.info("Message %s: every route failed; retrying in %s s", message.pk, delay)
@@ -276,6 +295,7 @@ def message_send(
     subject: str = "",
     code: str = "",
     language: str = "",
+    expires_at: datetime | None = None,
 ) -> Message:
     """
     Store and queue a message; return it as it stands afterwards. With the immediate task
@@ -288,6 +308,7 @@ def message_send(
         subject=subject,
         code=code,
         language=language,
+        expires_at=expires_at,
     )
     message_enqueue(message=message)
     message.refresh_from_db()

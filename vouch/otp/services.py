@@ -74,6 +74,7 @@ def _deliver(challenge: Challenge, code: str) -> Message:
             subject=subject,
             code=code,
             language=challenge.language,
+            expires_at=challenge.expires_at,
         )
         Challenge.objects.filter(pk=challenge.pk).update(message=message)
     message_enqueue(message=message)
