@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection
@@ -14,6 +14,7 @@ from vouch.core.codes import ALPHABET
 from vouch.referrals.selectors import (
     inviter_for_user,
     referrals_for_user,
+    referrals_per_day,
     user_by_invite_code,
 )
 from vouch.referrals.services import invite_code_activate
@@ -147,3 +148,114 @@ def test_user_by_invite_code_finds_active_owners_only(make_user):
     assert user_by_invite_code(code=owner.invite_code) == owner
     user_update(user=owner, data={"is_active": False})
     assert user_by_invite_code(code=owner.invite_code) is None
+
+
+# --- referrals_per_day ---------------------------------------------------------------------
+
+TODAY = date(2026, 11, 28)
+
+
+def _referrals_at(owner: User, *moments: datetime) -> None:
+    taken = set(User.objects.values_list("invite_code", flat=True))
+    codes = (code for code in map(_code, range(2 * 10**6, 10**7)) if code not in taken)
+    User.objects.bulk_create(
+        [
+            User(
+                phone=new_phone(),
+                invite_code=next(codes),
+                invited_by=owner,
+                activated_invite_code=owner.invite_code,
+                invite_activated_at=moment,
+                password="!",
+            )
+            for moment in moments
+        ],
+        batch_size=500,
+    )
+
+
+def _utc(day: date, *hms: int) -> datetime:
+    return datetime(day.year, day.month, day.day, *hms, tzinfo=UTC)
+
+
+def test_referrals_per_day_fills_every_day_oldest_first(make_user):
+    owner = make_user()
+    _referrals_at(owner, _utc(TODAY, 9), _utc(TODAY, 10), _utc(TODAY - timedelta(days=3), 12))
+
+    per_day = referrals_per_day(user_id=owner.pk, today=TODAY)
+
+    assert [day for day, _count in per_day] == [
+        TODAY - timedelta(days=n) for n in reversed(range(30))
+    ]
+    assert dict(per_day) == {
+        **{TODAY - timedelta(days=n): 0 for n in range(30)},
+        TODAY: 2,
+        TODAY - timedelta(days=3): 1,
+    }
+
+
+def test_referrals_per_day_is_all_zeros_without_referrals(user):
+    assert referrals_per_day(user_id=user.pk, days=7, today=TODAY) == [
+        (TODAY - timedelta(days=n), 0) for n in reversed(range(7))
+    ]
+
+
+def test_referrals_per_day_cuts_days_at_utc_midnight(make_user):
+    owner = make_user()
+    first = TODAY - timedelta(days=6)
+    _referrals_at(
+        owner,
+        _utc(first) - timedelta(microseconds=1),  # before the period
+        _utc(first),  # its first instant
+        _utc(TODAY - timedelta(days=1), 23, 59, 59),
+        _utc(TODAY),
+        _utc(TODAY, 23, 59, 59),
+        _utc(TODAY + timedelta(days=1)),  # after the period
+    )
+    # 01:30 in Moscow is still the previous UTC day
+    moscow = timezone(timedelta(hours=3))
+    _referrals_at(owner, datetime(TODAY.year, TODAY.month, TODAY.day, 1, 30, tzinfo=moscow))
+
+    per_day = dict(referrals_per_day(user_id=owner.pk, days=7, today=TODAY))
+
+    assert per_day[first] == 1
+    assert per_day[TODAY - timedelta(days=1)] == 2
+    assert per_day[TODAY] == 2
+    assert sum(per_day.values()) == 5
+
+
+def test_referrals_per_day_takes_today_from_the_clock(make_user, clock):
+    owner = make_user()
+    clock.current = _utc(TODAY, 23, 30)
+    _referrals_at(owner, _utc(TODAY, 23, 0), _utc(TODAY - timedelta(days=1), 1))
+
+    per_day = referrals_per_day(user_id=owner.pk, days=2)
+
+    assert per_day == [(TODAY - timedelta(days=1), 1), (TODAY, 1)]
+
+
+def test_referrals_per_day_counts_only_that_users_referrals(make_user):
+    owner, other_owner = make_user(), make_user()
+    _referrals_at(owner, _utc(TODAY, 8))
+    _referrals_at(other_owner, _utc(TODAY, 8), _utc(TODAY, 9))
+    mine = User.objects.get(invited_by=owner)
+    _referrals_at(mine, _utc(TODAY, 10))  # a grandchild is not a referral of owner
+
+    assert referrals_per_day(user_id=owner.pk, days=1, today=TODAY) == [(TODAY, 1)]
+
+
+def test_referrals_per_day_refuses_an_empty_period(user):
+    with pytest.raises(ValueError):
+        referrals_per_day(user_id=user.pk, days=0, today=TODAY)
+
+
+@pytest.mark.parametrize("count", [0, 500])
+def test_referrals_per_day_costs_one_query(make_user, django_assert_num_queries, count):
+    owner = make_user()
+    _referrals_at(owner, *[_utc(TODAY, 12) - timedelta(hours=n) for n in range(count)])
+
+    with django_assert_num_queries(1):
+        per_day = referrals_per_day(user_id=owner.pk, today=TODAY)
+
+    assert len(per_day) == 30
+    assert sum(count for _day, count in per_day) == count  # 500 hours fit in 30 days

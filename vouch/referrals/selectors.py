@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
 
 from vouch.accounts.models import User
+from vouch.core import clock
 
 REFERRAL_ORDERING = ("-invite_activated_at", "-id")
 
@@ -27,3 +31,35 @@ def inviter_for_user(*, user: User) -> User | None:
 
 def user_by_invite_code(*, code: str) -> User | None:
     return User.objects.filter(invite_code=code, is_active=True).first()
+
+
+def referrals_per_day(
+    *, user_id: int, days: int = 30, today: date | None = None
+) -> list[tuple[date, int]]:
+    """
+    Return how many users activated `user_id`'s code on each UTC day of the `days` days ending
+    `today` (default: today in UTC), oldest first, with 0 for the days without any. One
+    aggregate query over a range of the referral index (invited_by, invite_activated_at), so its
+    cost follows the referrals of the period, not of all time.
+    """
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    if today is None:
+        today = clock.now().astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    counts = dict(
+        User.objects.filter(
+            invited_by_id=user_id,
+            invite_activated_at__gte=datetime.combine(first, time.min, tzinfo=UTC),
+            invite_activated_at__lt=datetime.combine(
+                today + timedelta(days=1), time.min, tzinfo=UTC
+            ),
+        )
+        .annotate(day=TruncDate("invite_activated_at", tzinfo=UTC))
+        .order_by()
+        .values("day")
+        .annotate(activations=Count("id"))
+        .values_list("day", "activations")
+    )
+    period = (first + timedelta(days=n) for n in range(days))
+    return [(day, counts.get(day, 0)) for day in period]

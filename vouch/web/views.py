@@ -1,16 +1,295 @@
-"""Server-rendered pages. The development outbox exists only while DEBUG is on."""
+"""
+Server-rendered pages: thin over the services. Each view parses a form, calls one service,
+and renders or redirects; errors of the services go next to the field they concern.
+The development outbox exists only while DEBUG is on.
+"""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from vouch.accounts.models import User
+from vouch.accounts.services import user_delete
+from vouch.core import clock
+from vouch.core.codes import normalize_invite_code
+from vouch.core.errors import ApplicationError
+from vouch.core.phones import mask_phone
+from vouch.core.requests import origin_of
 from vouch.delivery.selectors import messages_recent
+from vouch.otp.services import CodeRequested, challenge_request, sign_in_with_code
+from vouch.referrals.selectors import inviter_for_user, referrals_for_user, user_by_invite_code
+from vouch.referrals.services import invite_code_activate
+from vouch.web.errors import form_error_add, invite_outcome_message
+from vouch.web.forms import CodeForm, DeleteForm, InviteForm, PhoneForm, ResendForm
+from vouch.web.pictures import invite_qr_svg, referrals_chart_svg
 
 OUTBOX_SIZE = 50
+PENDING_LOGIN = "vouch_login"
+PENDING_INVITE = "vouch_invite"
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The user of a view behind login_required."""
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 (login_required guarantees it)
+    return user
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("web:profile" if request.user.is_authenticated else "web:login")
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+
+def _now_seconds() -> int:
+    return int(clock.now().timestamp())
+
+
+def _remember_login(
+    request: HttpRequest, sent: CodeRequested, *, email: str, invite_code: str
+) -> None:
+    request.session[PENDING_LOGIN] = {
+        "phone": sent.phone,
+        "channel": sent.channel,
+        "destination": sent.destination,
+        "code_length": sent.code_length,
+        "resend_at": _now_seconds() + sent.resend_in,
+        "invite_code": invite_code,
+        "email": email,  # for a resend by e-mail; `destination` is masked
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def login_phone(request: HttpRequest) -> HttpResponse:
+    """Step 1: ask for a code."""
+    if request.method == "POST":
+        form = PhoneForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                sent = challenge_request(
+                    phone=data["phone"],
+                    channel=data["channel"],
+                    email=data.get("email") or "",
+                    invite_code=data["invite_code"],
+                    origin=origin_of(request),
+                    language=translation.get_language() or "",
+                )
+            except ApplicationError as error:
+                form_error_add(form, error, field="phone")
+            else:
+                _remember_login(
+                    request, sent, email=data.get("email") or "", invite_code=data["invite_code"]
+                )
+                return redirect("web:login-code")
+        return render(request, "web/login.html", {"form": form}, status=400)
+
+    invite_code = request.GET.get("invite", "") or request.session.get(PENDING_INVITE, "")
+    form = PhoneForm(initial={"invite_code": normalize_invite_code(invite_code) or ""})
+    return render(request, "web/login.html", {"form": form})
+
+
+def _code_page(
+    request: HttpRequest,
+    pending: dict[str, Any],
+    form: CodeForm,
+    status: int = 200,
+    resend_form: ResendForm | None = None,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "resend_form": resend_form,
+        "pending": pending,
+        "resend_wait": max(0, int(pending["resend_at"]) - _now_seconds()),
+    }
+    return render(request, "web/login_code.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def login_code(request: HttpRequest) -> HttpResponse:
+    """Step 2: sign in with the code, or ask for a new one."""
+    pending = request.session.get(PENDING_LOGIN)
+    if not pending:
+        return redirect("web:login")
+    code_length = int(pending["code_length"])
+    if request.method == "GET":
+        return _code_page(request, pending, CodeForm(code_length=code_length))
+    if "resend" in request.POST:
+        return _resend(request, pending)
+
+    form = CodeForm(request.POST, code_length=code_length)
+    if not form.is_valid():
+        return _code_page(request, pending, form, status=400)
+    try:
+        signed_in = sign_in_with_code(
+            phone=pending["phone"],
+            code=form.cleaned_data["code"],
+            invite_code=pending.get("invite_code", ""),
+            origin=origin_of(request),
+        )
+    except ApplicationError as error:
+        form_error_add(form, error, field="code")
+        return _code_page(request, pending, form, status=400)
+
+    login(request, signed_in.user)  # a new session key: no fixation
+    request.session.pop(PENDING_LOGIN, None)
+    if signed_in.invite is not None:
+        request.session.pop(PENDING_INVITE, None)
+        if signed_in.invite["activated"]:
+            messages.success(request, _("Invite code activated."))
+        else:
+            messages.warning(request, invite_outcome_message(signed_in.invite.get("code", "")))
+    return redirect("web:profile")
+
+
+def _resend(request: HttpRequest, pending: dict[str, Any]) -> HttpResponse:
+    form = ResendForm(request.POST)
+    form.is_valid()
+    try:
+        sent = challenge_request(
+            phone=pending["phone"],
+            channel=pending["channel"],
+            email=pending.get("email", ""),
+            invite_code=pending.get("invite_code", ""),
+            origin=origin_of(request),
+            language=translation.get_language() or "",
+        )
+    except ApplicationError as error:
+        form_error_add(form, error, field=None)
+        code_form = CodeForm(code_length=int(pending["code_length"]))
+        return _code_page(request, pending, code_form, status=400, resend_form=form)
+    _remember_login(
+        request, sent, email=pending.get("email", ""), invite_code=pending.get("invite_code", "")
+    )
+    messages.info(request, _("A new code is on its way."))
+    return redirect("web:login-code")
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("web:login")
+
+
+# --- profile ------------------------------------------------------------------------------
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 200) -> HttpResponse:
+    user = signed_in_user(request)
+    size = settings.REFERRALS_PAGE_SIZE
+    page = _page_number(request)
+    # One row more than a page tells whether there is a next one, without a COUNT query.
+    rows = list(referrals_for_user(user_id=user.pk)[(page - 1) * size : page * size + 1])
+    invite_link = f"{settings.SITE_URL}/join/{user.invite_code}"
+    inviter = inviter_for_user(user=user)
+    context = {
+        "profile": user,
+        "invite_link": invite_link,
+        "invite_qr": invite_qr_svg(invite_link),
+        "referrals_chart": referrals_chart_svg(user.pk),
+        "inviter_phone": mask_phone(str(inviter.phone)) if inviter else None,
+        "invite_form": invite_form,
+        "referrals": [
+            {"phone": mask_phone(str(r.phone)), "activated_at": r.invite_activated_at}
+            for r in rows[:size]
+        ],
+        "page": page,
+        "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if len(rows) > size else None,
+    }
+    return render(request, "web/profile.html", context, status=status)
+
+
+@require_GET
+@login_required
+@never_cache
+def profile(request: HttpRequest) -> HttpResponse:
+    invite_code = request.session.get(PENDING_INVITE, "")
+    return _profile_page(request, InviteForm(initial={"invite_code": invite_code}))
+
+
+@require_POST
+@login_required
+def profile_invite(request: HttpRequest) -> HttpResponse:
+    """Activate someone's invite code, once."""
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            invite_code_activate(
+                user=signed_in_user(request),
+                raw_code=form.cleaned_data["invite_code"],
+                origin=origin_of(request),
+            )
+        except ApplicationError as error:
+            form_error_add(form, error, field="invite_code")
+        else:
+            request.session.pop(PENDING_INVITE, None)
+            messages.success(request, _("Invite code activated."))
+            return redirect("web:profile")
+    return _profile_page(request, form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@never_cache
+def profile_delete(request: HttpRequest) -> HttpResponse:
+    form = DeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = signed_in_user(request)
+        user_delete(user=user, actor=user, origin=origin_of(request))
+        logout(request)
+        messages.success(request, _("Your account has been deleted."))
+        return redirect("web:login")
+    status = 400 if form.is_bound else 200
+    return render(request, "web/delete.html", {"form": form}, status=status)
+
+
+# --- invitations --------------------------------------------------------------------------
+
+
+@require_GET
+@never_cache
+def join(request: HttpRequest, code: str) -> HttpResponse:
+    """An invite link: show whose invitation it is and carry the code through to sign-in."""
+    normalized = normalize_invite_code(code)
+    inviter = user_by_invite_code(code=normalized) if normalized else None
+    if inviter is None:
+        return render(request, "web/join_unknown.html", {"code": code}, status=404)
+    context: dict[str, Any] = {"code": normalized, "inviter_phone": mask_phone(str(inviter.phone))}
+    own = request.user.is_authenticated and request.user.pk == inviter.pk
+    if not own:
+        request.session[PENDING_INVITE] = normalized
+    if request.user.is_authenticated:
+        user = signed_in_user(request)
+        context["own"] = own
+        context["already_activated"] = user.activated_invite_code is not None
+        context["invite_form"] = InviteForm(initial={"invite_code": normalized})
+    return render(request, "web/join.html", context)
+
+
+# --- development --------------------------------------------------------------------------
 
 
 @require_GET

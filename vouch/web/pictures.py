@@ -1,0 +1,192 @@
+"""
+The two pictures of the profile page, as inline SVG that CSS sizes: the QR code of the invite
+link and a bar chart of referrals per day. Both are built from numbers and escaped text only
+(format_html), so nothing a user typed can leave the markup it was put in.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import segno
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
+
+from vouch.referrals.selectors import referrals_per_day
+
+QR_QUIET_ZONE = 4  # modules; the size the QR standard asks for
+QR_DARK = "#111"
+QR_LIGHT = "#fff"
+
+CHART_WIDTH = 320
+CHART_HEIGHT = 120
+CHART_TOP = 16  # room for the label of the maximum
+CHART_BOTTOM = 18  # room for the dates
+CHART_SIDE = 4
+BAR_COLOUR = "#1d4ed8"  # 6.7:1 against white
+TEXT_COLOUR = "#374151"  # 10:1 against white
+BASELINE_COLOUR = "#6b7280"  # 4.8:1 against white
+
+
+def _join(parts: Iterable[SafeString]) -> SafeString:
+    return format_html_join("", "{}", ((part,) for part in parts))
+
+
+def _text(x: float, y: float, anchor: str, content: object) -> SafeString:
+    return format_html(
+        '<text x="{}" y="{}" text-anchor="{}" fill="{}" '
+        'font-family="system-ui, sans-serif" font-size="10">{}</text>',
+        _number(x),
+        _number(y),
+        anchor,
+        TEXT_COLOUR,
+        content,
+    )
+
+
+def _number(value: float) -> str:
+    """SVG coordinates: a dot for decimals whatever the language, two places at most."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def invite_qr_svg(url: str) -> SafeString:
+    """
+    Return the QR code of `url` (error correction M) as an inline <svg> that fills the width of
+    its container. The modules are drawn as one path of horizontal runs, on a light square that
+    includes the quiet zone, so phones read it on dark pages too.
+    """
+    qr = segno.make(url, error="m", micro=False)
+    size, _height = qr.symbol_size(border=QR_QUIET_ZONE)
+    runs = []
+    for y, row in enumerate(qr.matrix_iter(border=QR_QUIET_ZONE)):
+        x = 0
+        for dark, length in _runs(row):
+            if dark:
+                runs.append(f"M{x} {y}h{length}v1h-{length}z")
+            x += length
+    label = gettext("QR code of your invite link")
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="100%" '
+        'style="height:auto" shape-rendering="crispEdges" role="img" aria-label="{label}">'
+        "<title>{label}</title>"
+        '<rect width="{size}" height="{size}" fill="{light}"/>'
+        '<path fill="{dark}" d="{path}"/>'
+        "</svg>",
+        size=size,
+        label=label,
+        light=QR_LIGHT,
+        dark=QR_DARK,
+        path="".join(runs),
+    )
+
+
+def _runs(row: Iterable[int | bool]) -> list[tuple[bool, int]]:
+    """[(dark, length)] of the consecutive modules of one row."""
+    runs: list[tuple[bool, int]] = []
+    for module in row:
+        dark = bool(module)
+        if runs and runs[-1][0] == dark:
+            runs[-1] = (dark, runs[-1][1] + 1)
+        else:
+            runs.append((dark, 1))
+    return runs
+
+
+def _summary(total: int, days: int) -> str:
+    referrals = ngettext("%(count)d referral", "%(count)d referrals", total) % {"count": total}
+    period = ngettext("in the last %(count)d day", "in the last %(count)d days", days) % {
+        "count": days
+    }
+    # Translators: "12 referrals" followed by "in the last 30 days", both translated above.
+    return gettext("%(referrals)s %(period)s") % {"referrals": referrals, "period": period}
+
+
+def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
+    """
+    Return a bar chart of the activations of `user_id`'s code per UTC day over the last `days`
+    days, as an inline <svg> whose <title> and <desc> say in words what the bars show.
+    """
+    per_day = referrals_per_day(user_id=user_id, days=days)
+    total = sum(count for _day, count in per_day)
+    peak = max(count for _day, count in per_day)
+    ids = f"referrals-chart-{uuid.uuid4().hex[:12]}"
+    first_day, last_day = per_day[0][0], per_day[-1][0]
+
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    baseline_y = CHART_TOP + plot_height
+    slot = (CHART_WIDTH - 2 * CHART_SIDE) / len(per_day)
+    bar_width = max(slot * 0.7, 1)
+
+    parts = [
+        format_html(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
+            CHART_SIDE,
+            _number(baseline_y + 0.5),
+            CHART_WIDTH - CHART_SIDE,
+            _number(baseline_y + 0.5),
+            BASELINE_COLOUR,
+        )
+    ]
+    description = _summary(total, days)
+    if peak == 0:
+        parts.append(
+            _text(
+                CHART_WIDTH / 2, CHART_TOP + plot_height / 2, "middle", gettext("No referrals yet")
+            )
+        )
+    else:
+        peak_day = next(day for day, count in per_day if count == peak)
+        busiest = ngettext(
+            "Busiest day: %(day)s, with %(count)d referral.",
+            "Busiest day: %(day)s, with %(count)d referrals.",
+            peak,
+        ) % {"day": date_format(peak_day, "SHORT_DATE_FORMAT"), "count": peak}
+        description = f"{description}. {busiest}"
+        for index, (day, count) in enumerate(per_day):
+            if count == 0:
+                continue
+            height = max(plot_height * count / peak, 1)
+            x = CHART_SIDE + index * slot + (slot - bar_width) / 2
+            parts.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
+                    "<title>{}: {}</title></rect>",
+                    _number(x),
+                    _number(baseline_y - height),
+                    _number(bar_width),
+                    _number(height),
+                    BAR_COLOUR,
+                    date_format(day, "SHORT_DATE_FORMAT"),
+                    count,
+                )
+            )
+            if day == peak_day:
+                centre = x + bar_width / 2
+                anchor = (
+                    "start" if centre < 16 else "end" if centre > CHART_WIDTH - 16 else "middle"
+                )
+                label_x = x if anchor == "start" else x + bar_width if anchor == "end" else centre
+                parts.append(_text(label_x, CHART_TOP - 4, anchor, peak))
+    for day, x, anchor in (
+        (first_day, CHART_SIDE, "start"),
+        (last_day, CHART_WIDTH - CHART_SIDE, "end"),
+    ):
+        parts.append(_text(x, CHART_HEIGHT - 4, anchor, date_format(day, "SHORT_DATE_FORMAT")))
+
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        'style="height:auto" role="img" aria-labelledby="{ids}-title {ids}-desc">'
+        '<title id="{ids}-title">{title}</title>'
+        '<desc id="{ids}-desc">{desc}</desc>'
+        "{body}"
+        "</svg>",
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        ids=ids,
+        title=gettext("Referrals per day"),
+        desc=description,
+        body=_join(parts),
+    )
