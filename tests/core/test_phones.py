@@ -81,3 +81,10 @@ def test_mask_email():
 
 def test_mask_email_without_at_sign_hides_everything():
     assert mask_email("not-an-address") == "***"
+
+
+def test_format_phone_writes_the_international_form():
+    from vouch.core.phones import format_phone
+
+    assert format_phone("+79123456789") == "+7 912 345-67-89"
+    assert format_phone("not a number") == "not a number"

@@ -67,6 +67,15 @@ def mask_phone(e164: str) -> str:
     return country_part + "".join(out)
 
 
+def format_phone(e164: str) -> str:
+    """Return the number as people write it internationally: `+7 912 345-67-89`."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def mask_phone_for_log(e164: str) -> str:
     """Return a compact masked form for logs and audit: `+7912***6789`."""
     try:

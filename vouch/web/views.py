@@ -6,6 +6,7 @@ The development outbox exists only while DEBUG is on.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from vouch.accounts.services import user_delete
 from vouch.core import clock
 from vouch.core.codes import normalize_invite_code
 from vouch.core.errors import ApplicationError
-from vouch.core.phones import mask_phone
+from vouch.core.phones import format_phone, mask_phone
 from vouch.core.requests import origin_of
 from vouch.delivery.selectors import messages_recent
 from vouch.otp.services import CodeRequested, challenge_request, sign_in_with_code
@@ -54,8 +55,8 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- sign-in ------------------------------------------------------------------------------
 
 
-def _now_seconds() -> int:
-    return int(clock.now().timestamp())
+def _now_seconds() -> float:
+    return clock.now().timestamp()
 
 
 def _remember_login(
@@ -114,7 +115,8 @@ def _code_page(
         "form": form,
         "resend_form": resend_form,
         "pending": pending,
-        "resend_wait": max(0, int(pending["resend_at"]) - _now_seconds()),
+        # Rounded up: the button must not come back before the server's cooldown has passed.
+        "resend_wait": max(0, math.ceil(float(pending["resend_at"]) - _now_seconds())),
     }
     return render(request, "web/login_code.html", context, status=status)
 
@@ -206,6 +208,7 @@ def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 2
     inviter = inviter_for_user(user=user)
     context = {
         "profile": user,
+        "phone": format_phone(str(user.phone)),
         "invite_link": invite_link,
         "invite_qr": invite_qr_svg(invite_link),
         "referrals_chart": referrals_chart_svg(user.pk),
