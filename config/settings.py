@@ -40,13 +40,14 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 
 # --- applications ---------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "vouch.accounts.admin_apps.VouchAdminConfig",  # django.contrib.admin, password-only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -66,6 +67,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every answer under /api/ (preflights, and the 404/413 JSON errors of
+    # ApiErrorMiddleware) carries the CORS headers a browser needs to read it.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "vouch.api.middleware.ApiErrorMiddleware",
@@ -126,6 +130,10 @@ else:
 
 # --- users and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "vouch.accounts.backends.OneTimeCodeBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -272,6 +280,14 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
 }
+
+# --- CORS (browser apps on other origins calling the API with a bearer token) ---------------
+# Only the listed origins (scheme://host[:port], comma-separated) may; by default none may.
+# No cookies cross origins (CORS_ALLOW_CREDENTIALS stays off): such clients use the JWT.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ["accept", "accept-language", "authorization", "content-type"]
+CORS_EXPOSE_HEADERS = ["Retry-After"]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vouch API",

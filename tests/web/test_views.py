@@ -577,3 +577,32 @@ def test_the_clock_fixture_drives_the_countdown(client, clock, sms_outbox):
     clock.advance(seconds=45)
     assert "Resend in 15 s" in html(client.get("/login/code/"))
     assert clock_module.now() == clock.current
+
+
+def test_a_staff_session_started_by_a_code_does_not_open_the_admin(client, settings):
+    from vouch.accounts.models import User
+
+    staff = User.objects.create_superuser(phone="+79990090001", password="a long admin password")
+    settings.OTP_TEST_NUMBERS = "+79990090001:123456"
+    client.post("/login/", {"phone": "+79990090001"})
+    client.post("/login/code/", {"code": "123456"})
+    assert client.get("/profile/").status_code == 200
+    admin = client.get("/admin/")
+    assert admin.status_code == 302
+    assert admin["Location"].startswith("/admin/login/")
+    # The password still opens it, in the same browser.
+    client.post(
+        "/admin/login/?next=/admin/",
+        {"username": str(staff.phone), "password": "a long admin password"},
+    )
+    assert client.get("/admin/").status_code == 200
+
+
+def test_signing_out_of_the_pages_is_audited(client, settings):
+    from vouch.audit.models import AuthEvent
+
+    settings.OTP_TEST_NUMBERS = "+79990090002:123456"
+    client.post("/login/", {"phone": "+79990090002"})
+    client.post("/login/code/", {"code": "123456"})
+    client.post("/logout/")
+    assert AuthEvent.objects.filter(kind="logged_out").count() == 1

@@ -125,3 +125,8 @@ def user_delete(*, user: User, actor: User | None = None, origin: Origin = NO_OR
     signals.user_deleted.send(
         sender=User, user=None, user_id=user_id, phone=phone, actor=actor, origin=origin
     )
+
+
+def user_signed_out(*, user: User, origin: Origin = NO_ORIGIN) -> None:
+    """A session on the pages ended by the user's choice (the API's logout revokes tokens)."""
+    signals.signed_out.send(sender=User, user=user, origin=origin)

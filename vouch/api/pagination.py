@@ -6,20 +6,61 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import QueryDict
+from rest_framework import serializers
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 
+from vouch.api.fields import StrictIntegerField
 from vouch.referrals.selectors import REFERRAL_ORDERING
+
+MAX_PAGE_SIZE = 100
+
+
+def _positive_int_param(request: Request, name: str, cap: int | None = None) -> int | None:
+    """A query parameter that must be a whole number from 1 (400 otherwise), capped at `cap`."""
+    if not request.query_params.get(name):  # absent, or empty as a form sends it
+        return None
+    field = StrictIntegerField(min_value=1)
+    try:
+        value = int(field.run_validation(request.query_params[name]))
+    except serializers.ValidationError as error:
+        raise serializers.ValidationError({name: error.detail}) from error
+    return min(value, cap) if cap is not None else value
+
+
+def _page_size_parameter(default: int) -> dict[str, Any]:
+    return {
+        "name": "page_size",
+        "required": False,
+        "in": "query",
+        "description": (
+            f"Results per page (default {default}); "
+            f"more than {MAX_PAGE_SIZE} gives {MAX_PAGE_SIZE}."
+        ),
+        "schema": {"type": "integer", "minimum": 1},
+    }
 
 
 class ReferralPagination(CursorPagination):
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
     ordering = REFERRAL_ORDERING
 
     def get_page_size(self, request: Request) -> int | None:
-        self.page_size = settings.REFERRALS_PAGE_SIZE
-        return super().get_page_size(request)
+        size = _positive_int_param(request, "page_size", MAX_PAGE_SIZE)
+        return size or settings.REFERRALS_PAGE_SIZE
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "The opaque position from a `next` or `previous` link.",
+                "schema": {"type": "string"},
+            },
+            _page_size_parameter(settings.REFERRALS_PAGE_SIZE),
+        ]
 
 
 def referrals_first_page(
@@ -41,4 +82,23 @@ def referrals_first_page(
 class UserPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
+    last_page_strings = ()  # `?page=last` is not a number: 400 like any other
+
+    def get_page_size(self, request: Request) -> int | None:
+        return _positive_int_param(request, "page_size", MAX_PAGE_SIZE) or self.page_size
+
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        return _positive_int_param(request, "page") or 1
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "page",
+                "required": False,
+                "in": "query",
+                "description": "The page number, from 1; past the last page: 404.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            _page_size_parameter(self.page_size),
+        ]

@@ -1,4 +1,7 @@
-"""OpenAPI details that views share: the error body and the canonical path list."""
+"""
+OpenAPI details that views share: the error bodies, their codes and examples, the canonical
+path list, and what every operation can answer besides its own responses (API.md §1, §5).
+"""
 
 from __future__ import annotations
 
@@ -55,32 +58,210 @@ ERROR_SCHEMA = {
 }
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
-    "description": "Validation error: messages by field name.",
+    "description": "Validation error: messages by field name (`non_field_errors` for the body).",
     "additionalProperties": {"type": "array", "items": {"type": "string"}},
 }
 
 _REF_ERROR = {"$ref": "#/components/schemas/Error"}
 _REF_VALIDATION = {"$ref": "#/components/schemas/ValidationError"}
 
+# Every error code, with the example body the schema shows for it. "validation" stands for
+# DRF's `{field: [messages]}` shape, which has no code.
+_CODE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "validation": {"phone": ["Enter a valid phone number."]},
+    "parse_error": {"detail": "JSON parse error - Expecting value.", "code": "parse_error"},
+    "region_not_allowed": {
+        "detail": "Codes cannot be sent to numbers of this country.",
+        "code": "region_not_allowed",
+    },
+    "email_mismatch": {
+        "detail": "This account signs in by e-mail only at the address it has on record.",
+        "code": "email_mismatch",
+    },
+    "invalid_code": {"detail": "The code is wrong.", "code": "invalid_code", "attempts_left": 4},
+    "attempts_exceeded": {
+        "detail": "Too many wrong codes. Ask for a new code.",
+        "code": "attempts_exceeded",
+    },
+    "code_expired": {
+        "detail": "The code has expired. Ask for a new code.",
+        "code": "code_expired",
+    },
+    "no_active_code": {
+        "detail": "There is no active code for this number. Ask for a code first.",
+        "code": "no_active_code",
+    },
+    "invite_not_found": {"detail": "No invite code like this exists.", "code": "invite_not_found"},
+    "own_invite_code": {
+        "detail": "You cannot activate your own invite code.",
+        "code": "own_invite_code",
+    },
+    "invite_cycle": {
+        "detail": "This code belongs to someone you invited, directly or through others.",
+        "code": "invite_cycle",
+    },
+    "not_authenticated": {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    },
+    "token_not_valid": {"detail": "Token is invalid or expired.", "code": "token_not_valid"},
+    "bad_authorization_header": {
+        "detail": "Authorization header must contain two space-delimited values",
+        "code": "bad_authorization_header",
+    },
+    "user_not_found": {"detail": "User not found", "code": "user_not_found"},
+    "user_inactive": {"detail": "User is inactive", "code": "user_inactive"},
+    "password_changed": {
+        "detail": "The user's password has been changed.",
+        "code": "password_changed",
+    },
+    "authentication_failed": {
+        "detail": "Incorrect authentication credentials.",
+        "code": "authentication_failed",
+    },
+    "permission_denied": {
+        "detail": "You do not have permission to perform this action.",
+        "code": "permission_denied",
+    },
+    "account_disabled": {"detail": "This account is disabled.", "code": "user_inactive"},
+    "not_found": {"detail": "Not found.", "code": "not_found"},
+    "method_not_allowed": {"detail": 'Method "DELETE" not allowed.', "code": "method_not_allowed"},
+    "not_acceptable": {
+        "detail": "Could not satisfy the request Accept header.",
+        "code": "not_acceptable",
+    },
+    "invite_already_activated": {
+        "detail": "You have already activated an invite code.",
+        "code": "invite_already_activated",
+        "activated_invite_code": "A1B2C3",
+    },
+    "request_too_large": {"detail": "The request body is too large.", "code": "request_too_large"},
+    "unsupported_media_type": {
+        "detail": 'Unsupported media type "application/xml" in request.',
+        "code": "unsupported_media_type",
+    },
+    "throttled": {
+        "detail": "Too many requests. Try again later.",
+        "code": "throttled",
+        "retry_after": 42,
+    },
+    "delivery_failed": {
+        "detail": "The code could not be sent. Please try again in a moment.",
+        "code": "delivery_failed",
+    },
+}
 
-def _error_response(description: str, **headers: dict[str, Any]) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": _REF_ERROR}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
+_AUTH_FAILURES = [
+    "not_authenticated",
+    "token_not_valid",
+    "bad_authorization_header",
+    "authentication_failed",
+    "user_not_found",
+    "user_inactive",
+    "password_changed",
+]
+_DEFAULT_CODES: dict[str, list[str]] = {
+    "400": ["validation", "parse_error"],
+    "401": _AUTH_FAILURES,
+    "403": ["permission_denied"],
+    "404": ["not_found"],
+    "405": ["method_not_allowed"],
+    "406": ["not_acceptable"],
+    "409": ["invite_already_activated"],
+    "413": ["request_too_large"],
+    "415": ["unsupported_media_type"],
+    "429": ["throttled"],
+    "503": ["delivery_failed"],
+}
+# What an operation answers beyond the defaults above, by operationId and status.
+_OPERATION_CODES: dict[str, dict[str, list[str]]] = {
+    "authenticate": {
+        "400": [
+            "validation",
+            "parse_error",
+            "region_not_allowed",
+            "email_mismatch",
+            "invalid_code",
+            "attempts_exceeded",
+            "code_expired",
+            "no_active_code",
+        ],
+        "403": ["account_disabled"],
+    },
+    "invite_activate": {
+        "400": ["validation", "parse_error", "invite_not_found", "own_invite_code", "invite_cycle"]
+    },
+    "token_refresh": {"401": ["token_not_valid"]},
+}
+_STATUS_TEXT = {
+    "400": "Validation error (`{field: [messages]}`) or a domain error (`{detail, code}`)",
+    "401": "Not authenticated, or the credentials are not valid",
+    "403": "Permission denied (with a session: also a CSRF failure)",
+    "404": "Not found, or not yours",
+    "405": "Method not allowed; `Allow` lists the methods this path answers",
+    "406": "No response format matches the `Accept` header",
+    "409": "Conflict",
+    "413": f"The request body is larger than the limit (`API_MAX_BODY_BYTES`, default {64 * 1024})",
+    "415": "Unsupported media type: send `application/json`",
+    "429": "Throttled: retry after `Retry-After` seconds (also in `retry_after`)",
+    "503": "The code could not be handed over to the provider; nothing was left half-done",
+}
 
+_ALLOW = {
+    "schema": {"type": "string", "example": "GET, POST, HEAD, OPTIONS"},
+    "required": True,
+    "description": "The methods this path answers.",
+}
+_RETRY_AFTER = {
+    "schema": {"type": "integer", "minimum": 1, "example": 42},
+    "required": True,
+    "description": "Whole seconds until a retry can pass.",
+}
 
-_ALLOW = {"schema": {"type": "string"}, "description": "The methods this path answers."}
-_RETRY_AFTER = {"schema": {"type": "integer"}, "description": "Seconds until a retry can pass."}
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "jwtAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": (
+            "`Authorization: Bearer <access>` with the access token from "
+            "`POST /api/users/authenticate/` (step 2) or `POST /api/users/token/refresh/`."
+        ),
+    },
+    "cookieAuth": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sessionid",
+        "description": (
+            "The Django session of the web pages (`/login/`), for the browsable API. Unsafe "
+            "methods also need the CSRF token (`X-CSRFToken` header from the `csrftoken` "
+            "cookie). The API's own sign-in never starts a session."
+        ),
+    },
+}
+
+TAGS = [
+    {"name": "auth", "description": "Sign in with a one-time code; refresh and revoke tokens."},
+    {"name": "profile", "description": "The signed-in user's profile."},
+    {"name": "referrals", "description": "Invite codes: activate one, list whom you invited."},
+    {"name": "users", "description": "User management (staff; users see only themselves)."},
+    {"name": "monitoring", "description": "Staff reports."},
+]
+
+_JSON_ONLY_NOTE = (
+    "Send JSON. Form-encoded bodies (the browsable API's forms) are accepted too, with the "
+    "same fields as text."
+)
 
 REQUEST_EXAMPLES: dict[str, Any] = {
     "authenticate": {
         "step1": {
             "summary": "Step 1: ask for a code",
             "value": {"phone": "+7 912 345-67-89", "channel": "sms", "invite_code": "7KQ2MX"},
+        },
+        "step1_email": {
+            "summary": "Step 1: ask for a code by e-mail",
+            "value": {"phone": "+79123456789", "channel": "email", "email": "a@example.com"},
         },
         "step2": {
             "summary": "Step 2: sign in with the code",
@@ -92,49 +273,245 @@ REQUEST_EXAMPLES: dict[str, Any] = {
     "logout": {"token": {"value": {"refresh": "<refresh JWT>"}}},
     "users_create": {"user": {"value": {"phone": "+79990001122", "email": "a@example.com"}}},
     "users_update": {
-        "user": {
+        "staff": {
+            "summary": "Staff: every field",
             "value": {
                 "phone": "+79990001122",
                 "email": "a@example.com",
                 "is_active": True,
                 "is_staff": False,
-            }
-        }
+            },
+        },
+        "own": {"summary": "A user: their own e-mail", "value": {"email": "a@example.com"}},
     },
     "users_partial_update": {"email": {"value": {"email": "new@example.com"}}},
 }
+
+_PROFILE_EXAMPLE = {
+    "id": 17,
+    "phone": "+79123456789",
+    "email": "a@example.com",
+    "email_verified": False,
+    "invite_code": "7KQ2MX",
+    "invite_link": "http://localhost:8000/join/7KQ2MX",
+    "activated_invite_code": "A1B2C3",
+    "invited_by": {"id": 3, "phone": "+79990001122"},
+    "invite_activated_at": "2026-11-28T10:00:00Z",
+    "date_joined": "2026-11-27T09:00:00Z",
+    "referrals_count": 1,
+    "referrals": [
+        {
+            "id": 21,
+            "phone": "+79995550011",
+            "date_joined": "2026-11-28T11:00:00Z",
+            "activated_at": "2026-11-28T11:01:00Z",
+        }
+    ],
+    "referrals_next": None,
+}
+_USER_EXAMPLE = {
+    "id": 17,
+    "phone": "+79123456789",
+    "email": "",
+    "email_verified": False,
+    "invite_code": "7KQ2MX",
+    "activated_invite_code": None,
+    "invited_by": None,
+    "referrals_count": 0,
+    "is_active": True,
+    "is_staff": False,
+    "date_joined": "2026-11-27T09:00:00Z",
+    "last_login": "2026-11-28T10:00:00Z",
+}
+_DESCRIBE_EXAMPLE = {
+    "detail": "Sign in with a phone number in two steps.",
+    "steps": [
+        {"step": 1, "fields": ["phone", "email", "channel", "invite_code"]},
+        {"step": 2, "fields": ["phone", "code", "invite_code"]},
+    ],
+}
+RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "authenticate_describe": {"describe": {"value": _DESCRIBE_EXAMPLE}},
+    "authenticate": {
+        "code_sent": {
+            "summary": "Step 1: the code was sent",
+            "value": {
+                "detail": "Code sent.",
+                "phone": "+79123456789",
+                "channel": "sms",
+                "destination": "+7 912 ***-**-89",
+                "code_length": 6,
+                "expires_in": 300,
+                "resend_in": 60,
+            },
+        },
+        "signed_in": {
+            "summary": "Step 2: signed in",
+            "value": {
+                "access": "<access JWT>",
+                "refresh": "<refresh JWT>",
+                "token_type": "Bearer",
+                "expires_in": 900,
+                "created": True,
+                "user": _PROFILE_EXAMPLE,
+                "invite": {"activated": True},
+            },
+        },
+    },
+    "token_refresh": {
+        "tokens": {"value": {"access": "<access JWT>", "refresh": "<new refresh JWT>"}}
+    },
+    "profile_own": {"profile": {"value": _PROFILE_EXAMPLE}},
+    "profile_retrieve": {"profile": {"value": _PROFILE_EXAMPLE}},
+    "invite_activate": {"profile": {"value": _PROFILE_EXAMPLE}},
+    "invite_activate_describe": {
+        "describe": {
+            "value": {
+                "detail": "Activate someone's invite code, once.",
+                "fields": ["invite_code"],
+            }
+        }
+    },
+    "profile_referrals_list": {
+        "page": {
+            "value": {
+                "next": "http://localhost:8000/api/users/profile/17/referrals/?cursor=cD0yMDI2",
+                "previous": None,
+                "results": _PROFILE_EXAMPLE["referrals"],
+            }
+        }
+    },
+    "users_list": {
+        "page": {
+            "value": {
+                "count": 1,
+                "next": None,
+                "previous": None,
+                "results": [_USER_EXAMPLE],
+            }
+        }
+    },
+    "users_create": {"user": {"value": _USER_EXAMPLE}},
+    "users_retrieve": {"user": {"value": _USER_EXAMPLE}},
+    "users_update": {"user": {"value": _USER_EXAMPLE}},
+    "users_partial_update": {"user": {"value": _USER_EXAMPLE}},
+    "stats_conversion": {
+        "report": {
+            "value": {
+                "since": "2026-11-27T11:00:00Z",
+                "until": "2026-11-28T11:00:00Z",
+                "rows": [
+                    {
+                        "hour": "2026-11-28T10:00:00Z",
+                        "country": "RU",
+                        "sent": 10,
+                        "verified": 8,
+                        "rate": 0.8,
+                    }
+                ],
+                "totals": [{"country": "RU", "sent": 10, "verified": 8, "rate": 0.8}],
+            }
+        }
+    },
+}
+
+
+def _codes_for(operation_id: str, status: str) -> list[str]:
+    return _OPERATION_CODES.get(operation_id, {}).get(status) or _DEFAULT_CODES.get(status, [])
+
+
+def _error_response(operation_id: str, status: str, **headers: Any) -> dict[str, Any]:
+    """The documented answer for an error status: its codes, its shape and an example each."""
+    names = _codes_for(operation_id, status)
+    codes = sorted({_CODE_EXAMPLES[n]["code"] for n in names if "code" in _CODE_EXAMPLES[n]})
+    schema: dict[str, Any] = {
+        "allOf": [_REF_ERROR, {"type": "object", "properties": {"code": {"enum": codes}}}]
+    }
+    if "validation" in names:
+        schema = {"anyOf": [schema, _REF_VALIDATION]}
+    listed = ", ".join(f"`{c}`" for c in codes)
+    description = _STATUS_TEXT.get(status, "Error") + (f": {listed}." if codes else ".")
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": schema,
+                "examples": {name: {"value": _CODE_EXAMPLES[name]} for name in names},
+            }
+        },
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _json_only(content: dict[str, Any]) -> dict[str, Any]:
+    return (
+        {"application/json": content["application/json"]}
+        if "application/json" in content
+        else content
+    )
 
 
 def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """
     Add what every API operation can answer besides its own responses (API.md §5): 405 with
-    `Allow`, 413, 415 for bodies, 401 where credentials are read, `Retry-After` on 429, the
-    two error shapes, and an example for each request body.
+    `Allow`, 406, 413, 415 for bodies, 401 where credentials are read, `Retry-After` on 429,
+    the two error shapes with each code an answer can carry, and examples for every request
+    and response body.
     """
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    components = result.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
     schemas["ValidationError"] = VALIDATION_ERROR_SCHEMA
+    for schema in schemas.values():
+        # Request alternatives overlap (a body may fit both), so "one of" would refuse the
+        # very bodies the API takes: they are "any of".
+        if "oneOf" in schema and "discriminator" not in schema:
+            schema["anyOf"] = schema.pop("oneOf")
+    components["securitySchemes"] = {
+        name: {**scheme, **SECURITY_SCHEMES.get(name, {})}
+        for name, scheme in components.get("securitySchemes", {}).items()
+    }
+    result["tags"] = TAGS
     for path, item in result.get("paths", {}).items():
         if not path.startswith("/api/"):
             continue
         for operation in item.values():
+            operation_id = operation.get("operationId", "")
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    # `?page=` (an empty form field) reads as an absent parameter, as in DRF.
+                    parameter["allowEmptyValue"] = True
             responses = operation.setdefault("responses", {})
-            for status, response in responses.items():
-                if status.startswith(("4", "5")) and "content" in response:
-                    schema = (
-                        {"anyOf": [_REF_ERROR, _REF_VALIDATION]} if status == "400" else _REF_ERROR
-                    )
-                    response["content"] = {"application/json": {"schema": schema}}
-            responses["405"] = _error_response("Method not allowed.", Allow=_ALLOW)
-            responses["413"] = _error_response("The request body is too large.")
+            secured = any(scheme for scheme in operation.get("security", []))
+            statuses = {status for status in responses if status.startswith(("4", "5"))}
+            statuses |= {"405", "406", "413"}
             if "requestBody" in operation:
-                responses["415"] = _error_response("Unsupported media type.")
-                examples = REQUEST_EXAMPLES.get(operation.get("operationId", ""))
+                statuses.add("415")
+                if secured and "cookieAuth" in str(operation.get("security")):
+                    statuses.add("403")  # CSRF, with a session
+                body = operation["requestBody"]
+                body["content"] = _json_only(body["content"])
+                body.setdefault("description", _JSON_ONLY_NOTE)
+                examples = REQUEST_EXAMPLES.get(operation_id)
                 if examples:
-                    for content in operation["requestBody"]["content"].values():
+                    for content in body["content"].values():
                         content["examples"] = examples
-            if any(scheme for scheme in operation.get("security", [])) and "401" not in responses:
-                responses["401"] = _error_response("Not authenticated or token not valid.")
-            if "429" in responses:
-                responses["429"]["headers"] = {"Retry-After": _RETRY_AFTER}
+            if secured:
+                statuses.add("401")
+            for status in sorted(statuses):
+                headers = {}
+                if status == "405":
+                    headers["Allow"] = _ALLOW
+                if status == "429":
+                    headers["Retry-After"] = _RETRY_AFTER
+                responses[status] = _error_response(operation_id, status, **headers)
+            for status, response in responses.items():
+                if status.startswith("2") and "content" in response:
+                    examples = RESPONSE_EXAMPLES.get(operation_id)
+                    if examples:
+                        for content in response["content"].values():
+                            content["examples"] = examples
+            operation["responses"] = dict(sorted(responses.items()))
     return result

@@ -11,7 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from vouch.accounts.models import User
-from vouch.api.fields import PhoneField
+from vouch.api.fields import (
+    PhoneField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictEmailField,
+    StrictIntegerField,
+)
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
 
 _CODE_SEPARATORS = re.compile(r"[\s-]")
@@ -19,9 +25,9 @@ _CODE_SEPARATORS = re.compile(r"[\s-]")
 
 class CodeRequestSerializer(serializers.Serializer):
     phone = PhoneField()
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = StrictEmailField(required=False, default="")
     channel = serializers.ChoiceField(choices=["sms", "email"], required=False)
-    invite_code = serializers.CharField(
+    invite_code = StrictCharField(
         required=False, allow_blank=True, default="", max_length=INVITE_CODE_MAX_INPUT
     )
 
@@ -39,8 +45,8 @@ class CodeRequestSerializer(serializers.Serializer):
 
 class SignInSerializer(serializers.Serializer):
     phone = PhoneField()
-    code = serializers.CharField(max_length=32, trim_whitespace=True)
-    invite_code = serializers.CharField(
+    code = StrictCharField(max_length=32, trim_whitespace=True)
+    invite_code = StrictCharField(
         required=False, allow_blank=True, default="", max_length=INVITE_CODE_MAX_INPUT
     )
 
@@ -54,7 +60,7 @@ class SignInSerializer(serializers.Serializer):
 class AuthenticateFormSerializer(CodeRequestSerializer):
     """Both steps in one form for the browsable API: fill `code` for step 2."""
 
-    code = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    code = StrictCharField(required=False, allow_blank=True, max_length=32)
 
 
 class CodeSentSerializer(serializers.Serializer):
@@ -129,11 +135,11 @@ class SignedInSerializer(serializers.Serializer):
 
 
 class InviteActivateSerializer(serializers.Serializer):
-    invite_code = serializers.CharField(max_length=INVITE_CODE_MAX_INPUT)
+    invite_code = StrictCharField(max_length=INVITE_CODE_MAX_INPUT)
 
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -143,6 +149,7 @@ class TokenPairSerializer(serializers.Serializer):
 
 class UserSerializer(serializers.ModelSerializer):
     phone = serializers.CharField()
+    email = serializers.CharField(help_text=_("Empty when there is none."))
     invited_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -172,24 +179,24 @@ class UserSerializer(serializers.ModelSerializer):
 
 class UserCreateSerializer(serializers.Serializer):
     phone = PhoneField()
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
-    is_staff = serializers.BooleanField(required=False, default=False)
-    is_active = serializers.BooleanField(required=False, default=True)
+    email = StrictEmailField(required=False, default="")
+    is_staff = StrictBooleanField(required=False, default=False)
+    is_active = StrictBooleanField(required=False, default=True)
 
 
 class StaffUserUpdateSerializer(serializers.Serializer):
     """What staff may change. PUT needs every field; PATCH any subset."""
 
     phone = PhoneField()
-    email = serializers.EmailField(allow_blank=True)
-    is_active = serializers.BooleanField()
-    is_staff = serializers.BooleanField()
+    email = StrictEmailField()
+    is_active = StrictBooleanField()
+    is_staff = StrictBooleanField()
 
 
 class OwnUserUpdateSerializer(serializers.Serializer):
     """What users may change about themselves."""
 
-    email = serializers.EmailField(allow_blank=True)
+    email = StrictEmailField()
 
 
 class HealthSerializer(serializers.Serializer):
@@ -197,7 +204,7 @@ class HealthSerializer(serializers.Serializer):
 
 
 class ConversionQuerySerializer(serializers.Serializer):
-    hours = serializers.IntegerField(
+    hours = StrictIntegerField(
         min_value=1,
         max_value=720,
         default=24,

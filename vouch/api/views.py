@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
-from rest_framework import filters, mixins, serializers, status, viewsets
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -27,6 +27,7 @@ from vouch.accounts.selectors import users_visible_to
 from vouch.accounts.services import user_create, user_delete, user_update
 from vouch.accounts.tokens import tokens_issue, tokens_refresh, tokens_revoke
 from vouch.api import serializers as s
+from vouch.api.filters import InvitedByFilter, StrictOrderingFilter, StrictSearchFilter
 from vouch.api.pagination import ReferralPagination, UserPagination, referrals_first_page
 from vouch.api.permissions import IsStaff
 from vouch.api.schema import ERRORS
@@ -176,7 +177,7 @@ class ReferralListView(ListAPIView):
     @extend_schema(
         operation_id="profile_referrals_list",
         tags=["referrals"],
-        responses={200: s.ReferralSerializer(many=True), **ERRORS(401, 404)},
+        responses={200: s.ReferralSerializer(many=True), **ERRORS(400, 401, 404)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -186,7 +187,9 @@ class InviteActivateView(GenericAPIView):
     serializer_class = s.InviteActivateSerializer
 
     def get_permissions(self) -> list[Any]:
-        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
+        # The description (GET) and the metadata (OPTIONS) are public; activating is not.
+        public = self.request.method in ("GET", "HEAD", "OPTIONS")
+        return [AllowAny()] if public else [IsAuthenticated()]
 
     @extend_schema(
         operation_id="invite_activate_describe",
@@ -204,7 +207,7 @@ class InviteActivateView(GenericAPIView):
     @extend_schema(
         operation_id="invite_activate",
         tags=["referrals"],
-        responses={200: s.ProfileSerializer, **ERRORS(400, 401, 409)},
+        responses={200: s.ProfileSerializer, **ERRORS(400, 401, 403, 409)},
     )
     def post(self, request: Request) -> Response:
         body = s.InviteActivateSerializer(data=request.data)
@@ -238,7 +241,9 @@ class TokenRefreshView(GenericAPIView):
 class LogoutView(GenericAPIView):
     serializer_class = s.RefreshSerializer
 
-    @extend_schema(operation_id="logout", tags=["auth"], responses={204: None, **ERRORS(400, 401)})
+    @extend_schema(
+        operation_id="logout", tags=["auth"], responses={204: None, **ERRORS(400, 401, 403)}
+    )
     def post(self, request: Request) -> Response:
         body = s.RefreshSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -260,7 +265,7 @@ class UserViewSet(
 
     serializer_class = s.UserSerializer
     pagination_class = UserPagination
-    filter_backends = [filters.SearchFilter, filters.OrderingFilter]
+    filter_backends = [StrictSearchFilter, StrictOrderingFilter, InvitedByFilter]
     search_fields = ["phone", "email", "invite_code"]
     ordering_fields = ["date_joined", "phone"]
     ordering = ["-date_joined", "-id"]
@@ -271,30 +276,24 @@ class UserViewSet(
         return [IsAuthenticated()]
 
     def get_queryset(self) -> QuerySet[User]:
-        queryset = users_visible_to(user=self.request.user).select_related("invited_by")
-        if self.action == "list" and "invited_by" in self.request.query_params:
-            invited_by = self.request.query_params["invited_by"]
-            if not invited_by.isdigit():
-                raise serializers.ValidationError({"invited_by": [_("Enter a user id.")]})
-            queryset = queryset.filter(invited_by_id=int(invited_by))
-        return queryset
+        return users_visible_to(user=self.request.user).select_related("invited_by")
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # The query parameters belong to the list; a detail path ignores them.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def _update_serializer_class(self, user: User) -> type[serializers.Serializer]:
         return (
             s.StaffUserUpdateSerializer if self.request.user.is_staff else s.OwnUserUpdateSerializer
         )
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("invited_by", int, description="Only referrals of this user id.")
-        ],
-        responses={200: s.UserSerializer(many=True), **ERRORS(400, 401, 403)},
-    )
+    @extend_schema(responses={200: s.UserSerializer(many=True), **ERRORS(400, 401, 403, 404)})
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        request=s.UserCreateSerializer, responses={201: s.UserSerializer, **ERRORS(400, 401, 403)}
+        request=s.UserCreateSerializer,
+        responses={201: s.UserSerializer, **ERRORS(400, 401, 403)},
     )
     def create(self, request: Request) -> Response:
         body = s.UserCreateSerializer(data=request.data)
@@ -321,20 +320,31 @@ class UserViewSet(
         return Response(s.UserSerializer(self.get_queryset().get(pk=user.pk)).data)
 
     @extend_schema(
-        request=s.StaffUserUpdateSerializer,
-        responses={200: s.UserSerializer, **ERRORS(400, 401, 404)},
+        request=PolymorphicProxySerializer(
+            component_name="UserUpdate",
+            serializers=[s.StaffUserUpdateSerializer, s.OwnUserUpdateSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={200: s.UserSerializer, **ERRORS(400, 401, 403, 404)},
     )
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._update(request, partial=False)
 
     @extend_schema(
-        request=s.StaffUserUpdateSerializer(partial=True),
-        responses={200: s.UserSerializer, **ERRORS(400, 401, 404)},
+        request=PolymorphicProxySerializer(
+            component_name="UserUpdate",
+            serializers=[
+                s.StaffUserUpdateSerializer(partial=True),
+                s.OwnUserUpdateSerializer(partial=True),
+            ],
+            resource_type_field_name=None,
+        ),
+        responses={200: s.UserSerializer, **ERRORS(400, 401, 403, 404)},
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._update(request, partial=True)
 
-    @extend_schema(responses={204: None, **ERRORS(401, 404)})
+    @extend_schema(responses={204: None, **ERRORS(401, 403, 404)})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user_delete(
             user=self.get_object(), actor=signed_in_user(request), origin=origin_of(request)

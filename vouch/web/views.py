@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vouch.accounts.backends import ONE_TIME_CODE_BACKEND
 from vouch.accounts.models import User
-from vouch.accounts.services import user_delete
+from vouch.accounts.services import user_delete, user_signed_out
 from vouch.core import clock
 from vouch.core.codes import normalize_invite_code
 from vouch.core.errors import ApplicationError
@@ -148,7 +149,8 @@ def login_code(request: HttpRequest) -> HttpResponse:
         form_error_add(form, error, field="code")
         return _code_page(request, pending, form, status=400)
 
-    login(request, signed_in.user)  # a new session key: no fixation
+    # A new session key (no fixation), marked as started by a code: not enough for the admin.
+    login(request, signed_in.user, backend=ONE_TIME_CODE_BACKEND)
     request.session.pop(PENDING_LOGIN, None)
     if signed_in.invite is not None:
         request.session.pop(PENDING_INVITE, None)
@@ -184,6 +186,8 @@ def _resend(request: HttpRequest, pending: dict[str, Any]) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        user_signed_out(user=request.user, origin=origin_of(request))  # type: ignore[arg-type]
     logout(request)
     return redirect("web:login")
 
