@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -65,3 +68,28 @@ class BaseSmsBackend:
         from vouch.delivery.errors import CallbackNotSupported
 
         raise CallbackNotSupported()
+
+
+class PerMessageSmsBackend(BaseSmsBackend):
+    """
+    A provider that takes one message per call: subclasses implement send_one(), which raises
+    DeliveryError on failure; fail_silently then skips the message (logged) instead.
+    """
+
+    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
+        from vouch.delivery.errors import DeliveryError
+
+        sent = 0
+        for message in messages:
+            try:
+                self.send_one(message)
+            except DeliveryError as error:
+                if not self.fail_silently:
+                    raise
+                logger.warning("%s: a message was not sent: %s", type(self).__module__, error)
+                continue
+            sent += 1
+        return sent
+
+    def send_one(self, message: SmsMessage) -> None:
+        raise NotImplementedError("subclasses of PerMessageSmsBackend must override send_one()")

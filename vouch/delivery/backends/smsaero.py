@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,7 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from vouch.core.phones import mask_phone_for_log
-from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
@@ -45,7 +44,7 @@ REJECTED_AT_ONCE = {6}
 RETRY_HINTS = ("try again", "try later", "повтор", "позже", "too many")
 
 
-class SmsBackend(BaseSmsBackend):
+class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.email = settings.SMSAERO_EMAIL
@@ -57,19 +56,7 @@ class SmsBackend(BaseSmsBackend):
             )
         self.url = f"{settings.SMSAERO_API_URL.rstrip('/')}/sms/send"
 
-    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
-        sent = 0
-        for message in messages:
-            try:
-                self._send(message)
-            except DeliveryError:
-                if not self.fail_silently:
-                    raise
-            else:
-                sent += 1
-        return sent
-
-    def _send(self, message: SmsMessage) -> None:
+    def send_one(self, message: SmsMessage) -> None:
         body = {"number": message.to.lstrip("+"), "text": message.body, "sign": self.sign}
         if settings.SMS_CALLBACK_SECRET:
             body["callbackUrl"] = (

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,7 +27,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
-from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
@@ -45,7 +44,7 @@ FAILED_STATUSES = {3, 20, 22, 23, 24, 25}  # expired, undeliverable, bad number,
 SENT_STATUSES = {0}  # handed to the operator
 
 
-class SmsBackend(BaseSmsBackend):
+class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.login = settings.SMSC_LOGIN
@@ -55,19 +54,7 @@ class SmsBackend(BaseSmsBackend):
         self.sender = settings.SMSC_SENDER
         self.url = f"{settings.SMSC_API_URL.rstrip('/')}/sys/send.php"
 
-    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
-        sent = 0
-        for message in messages:
-            try:
-                self._send(message)
-            except DeliveryError:
-                if not self.fail_silently:
-                    raise
-            else:
-                sent += 1
-        return sent
-
-    def _send(self, message: SmsMessage) -> None:
+    def send_one(self, message: SmsMessage) -> None:
         # No `id`: SMSC then numbers the message itself, so a retry is never mistaken for a
         # duplicate of an earlier attempt.
         form = {

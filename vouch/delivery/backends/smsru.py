@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,7 +27,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
-from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
@@ -46,7 +45,7 @@ SENT_CODES = {102}
 _DATA_KEY = re.compile(r"^data\[(\d*)\]$")
 
 
-class SmsBackend(BaseSmsBackend):
+class SmsBackend(PerMessageSmsBackend):
     callback_ack = "100"  # SMS.ru sends a callback again until it reads this answer
 
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
@@ -57,19 +56,7 @@ class SmsBackend(BaseSmsBackend):
         self.sender = settings.SMSRU_FROM
         self.url = f"{settings.SMSRU_API_URL.rstrip('/')}/sms/send"
 
-    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
-        sent = 0
-        for message in messages:
-            try:
-                self._send(message)
-            except DeliveryError:
-                if not self.fail_silently:
-                    raise
-            else:
-                sent += 1
-        return sent
-
-    def _send(self, message: SmsMessage) -> None:
+    def send_one(self, message: SmsMessage) -> None:
         number = message.to.lstrip("+")
         form = {"api_id": self.api_id, "to": number, "msg": message.body, "json": "1"}
         if self.sender:

@@ -34,7 +34,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +43,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import constant_time_compare
 
 from vouch.core import clock
-from vouch.core.phones import mask_phone_for_log
-from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.models import Status
 
@@ -70,7 +68,7 @@ STATUSES = {
 }
 
 
-class SmsBackend(BaseSmsBackend):
+class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.token: str = settings.TELEGRAM_GATEWAY_TOKEN
@@ -79,20 +77,7 @@ class SmsBackend(BaseSmsBackend):
         self.api_url: str = settings.TELEGRAM_GATEWAY_API_URL.rstrip("/")
         self.check_ability: bool = settings.TELEGRAM_GATEWAY_CHECK_ABILITY
 
-    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
-        sent = 0
-        for message in messages:
-            try:
-                self._send(message)
-            except DeliveryError as error:
-                if not self.fail_silently:
-                    raise
-                logger.warning("Telegram Gateway: %s: %s", mask_phone_for_log(message.to), error)
-                continue
-            sent += 1
-        return sent
-
-    def _send(self, message: SmsMessage) -> None:
+    def send_one(self, message: SmsMessage) -> None:
         if not message.code:
             raise DeliveryError("Telegram Gateway sends codes only and this message has none.")
         if not (message.code.isdigit() and 4 <= len(message.code) <= 8):

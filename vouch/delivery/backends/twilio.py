@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +23,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
-from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
@@ -35,7 +34,7 @@ REPORTED_STATUSES = {"sent": Status.SENT, "delivered": Status.DELIVERED}
 FAILED_STATUSES = {"undelivered", "failed"}
 
 
-class SmsBackend(BaseSmsBackend):
+class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.account_sid = settings.TWILIO_ACCOUNT_SID
@@ -53,19 +52,7 @@ class SmsBackend(BaseSmsBackend):
         api_url = settings.TWILIO_API_URL.rstrip("/")
         self.url = f"{api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
 
-    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
-        sent = 0
-        for message in messages:
-            try:
-                self._send(message)
-            except DeliveryError:
-                if not self.fail_silently:
-                    raise
-            else:
-                sent += 1
-        return sent
-
-    def _send(self, message: SmsMessage) -> None:
+    def send_one(self, message: SmsMessage) -> None:
         form = {
             "To": message.to,
             "Body": message.body,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -26,7 +25,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from vouch.core.errors import ApplicationError
-from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
@@ -49,7 +48,7 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class SmsBackend(BaseSmsBackend):
+class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.url = settings.SMS_WEBHOOK_URL
@@ -59,19 +58,7 @@ class SmsBackend(BaseSmsBackend):
                 "The webhook backend needs SMS_WEBHOOK_URL and SMS_WEBHOOK_SECRET."
             )
 
-    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
-        sent = 0
-        for message in messages:
-            try:
-                self._send(message)
-            except DeliveryError:
-                if not self.fail_silently:
-                    raise
-            else:
-                sent += 1
-        return sent
-
-    def _send(self, message: SmsMessage) -> None:
+    def send_one(self, message: SmsMessage) -> None:
         payload = {"to": message.to, "text": message.body, "message_id": message.message_id}
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.secret)}
