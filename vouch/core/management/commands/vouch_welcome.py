@@ -13,13 +13,17 @@ class Command(BaseCommand):
             "console": "in this terminal, under 'SMS to ...'",
             "file": f"in a new file under {settings.SMS_FILE_PATH}",
         }.get(backend, f"wherever the '{backend}' SMS backend delivers it")
+        where_short = "in this terminal" if backend == "console" else where
         self.stdout.write(
             "\n".join(
                 [
                     "",
                     "Vouch is starting on http://127.0.0.1:8000",
                     "",
-                    "To sign in:",
+                    "In a browser: open http://127.0.0.1:8000/ and sign in with any phone number;",
+                    f"the code appears {where_short}, and at http://127.0.0.1:8000/dev/outbox/",
+                    "",
+                    "With the API:",
                     "  1. Ask for a code:",
                     "     curl -s -X POST http://127.0.0.1:8000/api/users/authenticate/ \\",
                     "          -H 'Content-Type: application/json' \\",
