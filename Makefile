@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test serve worker lint schema messages clean
+.PHONY: help run test serve worker lint schema messages bench clean
 
 help:
 	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here)"
@@ -14,6 +14,7 @@ help:
 	@echo "make serve   production server (gunicorn, DEBUG off; needs SECRET_KEY, JWT_SIGNING_KEY)"
 	@echo "make worker  background delivery worker (TASKS_BACKEND=database)"
 	@echo "make lint    ruff and mypy"
+	@echo "make bench   load test on PostgreSQL (wrk, gunicorn) beside a minimal Django floor"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy vouch config
+
+# Needs wrk (apt-get install -y wrk) and PostgreSQL on 127.0.0.1 (user postgres, trust);
+# BENCH_DURATION, BENCH_SCENARIOS, ...: see bench/README.md. Results: docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 schema: $(STAMP)
 	DEBUG=true $(MANAGE) spectacular --file docs/openapi.yaml --validate
