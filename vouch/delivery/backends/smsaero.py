@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -26,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.backends.answers import decimal_or_none, json_object
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
@@ -70,7 +70,7 @@ class SmsBackend(PerMessageSmsBackend):
             raise DeliveryError(
                 f"SMS Aero unreachable: {type(exc).__name__}", temporary=True
             ) from exc
-        answer = _json(response)
+        answer = json_object(response)
         if response.status_code == 429 or response.status_code >= 500:
             raise DeliveryError(f"SMS Aero HTTP {response.status_code}", temporary=True)
         if not response.ok or answer.get("success") is not True:
@@ -87,7 +87,7 @@ class SmsBackend(PerMessageSmsBackend):
         message.provider_message_id = str(data.get("id") or "")
         if not message.provider_message_id:
             raise DeliveryError("SMS Aero answered without a message id.", temporary=True)
-        cost = _decimal(data.get("cost"))
+        cost = decimal_or_none(data.get("cost"))
         if cost is not None:
             message.cost, message.currency = cost, "RUB"
         logger.info("SMS Aero accepted a message to %s", mask_phone_for_log(message.to))
@@ -122,25 +122,8 @@ def _callback_data(request: HttpRequest) -> dict[str, Any]:
     return request.POST.dict()
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
-
 def _int(value: object) -> int | None:
     try:
         return int(str(value))
     except ValueError:
-        return None
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
         return None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -27,6 +26,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.backends.answers import decimal_or_none, json_object
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
@@ -75,7 +75,7 @@ class SmsBackend(PerMessageSmsBackend):
         if not response.ok:
             temporary = response.status_code == 429 or response.status_code >= 500
             raise DeliveryError(f"SMSC HTTP {response.status_code}", temporary=temporary)
-        answer = _json(response)
+        answer = json_object(response)
         if not answer:
             raise DeliveryError("SMSC answered with no JSON.", temporary=True)
         if "error" in answer or "error_code" in answer:
@@ -88,7 +88,7 @@ class SmsBackend(PerMessageSmsBackend):
         segments = _int(answer.get("cnt"))
         if segments > 0:
             message.segments = segments
-        cost = _decimal(answer.get("cost"))
+        cost = decimal_or_none(answer.get("cost"))
         if cost is not None:
             message.cost, message.currency = cost, "RUB"
         logger.info("SMSC accepted a message to %s", mask_phone_for_log(message.to))
@@ -129,25 +129,8 @@ def _digests_match(payload: str, given: dict[str, str]) -> bool:
     )
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
-
 def _int(value: object) -> int:
     try:
         return int(str(value))
     except ValueError:
         return 0
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -27,6 +26,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.backends.answers import decimal_or_none, json_object
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
@@ -70,7 +70,7 @@ class SmsBackend(PerMessageSmsBackend):
         if not response.ok:
             temporary = response.status_code == 429 or response.status_code >= 500
             raise DeliveryError(f"SMS.ru HTTP {response.status_code}", temporary=temporary)
-        answer = _json(response)
+        answer = json_object(response)
         if not answer:
             raise DeliveryError("SMS.ru answered with no JSON.", temporary=True)
         if answer.get("status") != "OK":
@@ -83,10 +83,10 @@ class SmsBackend(PerMessageSmsBackend):
         message.provider_message_id = str(result.get("sms_id") or "")
         if not message.provider_message_id:
             raise DeliveryError("SMS.ru answered without an sms_id.", temporary=True)
-        cost = _decimal(result.get("cost"))
+        cost = decimal_or_none(result.get("cost"))
         if cost is not None:
             message.cost, message.currency = cost, "RUB"
-        segments = _decimal(result.get("sms"))
+        segments = decimal_or_none(result.get("sms"))
         if segments:
             message.segments = int(segments)
         logger.info("SMS.ru accepted a message to %s", mask_phone_for_log(message.to))
@@ -124,23 +124,6 @@ def _entries(request: HttpRequest) -> list[str]:
             index = int(match.group(1)) if match.group(1) else -1  # "data[]": posted order
             indexed.extend((index, order, value) for order, value in enumerate(values))
     return [value for *_, value in sorted(indexed, key=lambda item: item[:2])]
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def _error(answer: dict[str, Any], phone: str) -> DeliveryError:

@@ -34,7 +34,7 @@ import hashlib
 import hmac
 import json
 import logging
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -43,6 +43,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import constant_time_compare
 
 from vouch.core import clock
+from vouch.delivery.backends.answers import decimal_or_none
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.models import Status
@@ -96,7 +97,7 @@ class SmsBackend(PerMessageSmsBackend):
             fields["callback_url"] = f"{settings.SITE_URL}/api/delivery/telegram/status/"
         result = self._call("sendVerificationMessage", fields)
         message.provider_message_id = str(result["request_id"])
-        message.cost = _decimal(result.get("request_cost"))
+        message.cost = decimal_or_none(result.get("request_cost"))
         message.currency = CURRENCY if message.cost is not None else ""
 
     def _call(self, method: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -163,13 +164,3 @@ def _is_temporary(http_status: int, error: str) -> bool:
     if not error:  # a 2xx we cannot read is a glitch; a bare 4xx is our mistake
         return http_status < 400
     return not error.startswith(PERMANENT_ERRORS)
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.backends.answers import decimal_or_none, json_object
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
@@ -76,14 +76,14 @@ class SmsBackend(PerMessageSmsBackend):
             ) from exc
         if not response.ok:
             raise _error(response, message.to)
-        answer = _json(response)
+        answer = json_object(response)
         message.provider_message_id = str(answer.get("sid") or "")
         if not message.provider_message_id:
             raise DeliveryError("Twilio answered without a message sid.", temporary=True)
-        segments = _number(answer.get("num_segments"))
+        segments = decimal_or_none(answer.get("num_segments"))
         if segments:  # 0 with a Messaging Service until a sender is assigned
             message.segments = int(segments)
-        price = _number(answer.get("price"))
+        price = decimal_or_none(answer.get("price"))
         if price is not None:
             message.cost = abs(price)  # Twilio reports charges as negative amounts
             message.currency = str(answer.get("price_unit") or "")
@@ -132,29 +132,12 @@ def _with_and_without_port(url: str) -> set[str]:
     return {parts._replace(netloc=host).geturl(), parts._replace(netloc=with_port).geturl()}
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
-
-def _number(value: object) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 def _error(response: requests.Response, phone: str) -> DeliveryError:
     """
     Twilio's error body is {code, message, more_info, status}. Rate limits and its own
     failures are worth retrying; a refused number or bad credentials are not.
     """
-    answer = _json(response)
+    answer = json_object(response)
     text = str(answer.get("message") or response.reason or "")
     text = text.replace(phone, mask_phone_for_log(phone))  # its messages quote the number
     code = answer.get("code")
