@@ -335,7 +335,7 @@ def seed_users(*args: str) -> str:
     +7999 9,000,000 and up the first time, after the highest seeded phone afterwards.
     """
     offset = [] if SEEDED[0] else ["--phone-offset", "9000000"]
-    out = run([PY, "manage.py", "seed_users", "--force", "--seed", "7", *offset, *args], VOUCH_ENV)
+    out = run([PY, "manage.py", "seed_users", "--force", *offset, *args], VOUCH_ENV)
     SEEDED[0] = True
     return out
 

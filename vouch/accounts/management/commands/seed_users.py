@@ -8,7 +8,7 @@ for throwaway databases, so it refuses to run with DEBUG off unless given --forc
 
 from __future__ import annotations
 
-import random
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -46,7 +46,7 @@ def encode_code(number: int) -> str:
     return "".join(reversed(chars))
 
 
-def invite_codes(rng: random.Random, taken: set[str]) -> Iterator[str]:
+def invite_codes(rng: secrets.SystemRandom, taken: set[str]) -> Iterator[str]:
     """
     Endless distinct invite codes not in `taken`: index i maps to (start + i * stride) mod
     32**6 with an odd stride, a bijection on 0..2**30-1, so no two indexes collide and the
@@ -99,7 +99,6 @@ class Command(BaseCommand):
             default=None,
             help="first 7-digit suffix after +7999 (default: after the highest one in use)",
         )
-        parser.add_argument("--seed", type=int, default=None, help="random seed (repeatable)")
         parser.add_argument(
             "--force", action="store_true", help="run even with DEBUG off (not a benchmark DB?)"
         )
@@ -121,7 +120,8 @@ class Command(BaseCommand):
             # (so `--users 0 --referrals-of-one M` creates M + 1 users).
             users = referrals + 1
         self.verbosity: int = options["verbosity"]
-        self.rng = random.Random(options["seed"])  # noqa: S311 (benchmark data, not secrets)
+        # Invite codes are real ones even here: drawn from the system's secure source.
+        self.rng = secrets.SystemRandom()
         started = time.monotonic()
 
         offset = options["phone_offset"]
