@@ -87,12 +87,32 @@ def _on_commit_inside_the_test_transaction(monkeypatch: pytest.MonkeyPatch) -> N
 
     def on_commit(func: Callable[[], Any], using: str | None = None, robust: bool = False) -> None:
         blocks = connections[using or DEFAULT_DB_ALIAS].atomic_blocks
-        if blocks and all(getattr(block, "_from_testcase", False) for block in blocks):
+        if blocks and all(_from_testcase(block) for block in blocks):
             func()
             return
         real_on_commit(func, using=using, robust=robust)
 
     monkeypatch.setattr(transaction, "on_commit", on_commit)
+
+    # Hooks registered inside a block of the code under test wait for that block; when it
+    # ends well and only the test's transaction is left, they run as a commit would run them.
+    real_exit = transaction.Atomic.__exit__
+
+    def atomic_exit(self: transaction.Atomic, exc_type: Any, exc: Any, tb: Any) -> Any:
+        result = real_exit(self, exc_type, exc, tb)
+        connection = transaction.get_connection(self.using)
+        blocks = connection.atomic_blocks
+        if exc_type is None and blocks and all(_from_testcase(block) for block in blocks):
+            pending, connection.run_on_commit = connection.run_on_commit, []
+            for _savepoints, func, _robust in pending:
+                func()
+        return result
+
+    monkeypatch.setattr(transaction.Atomic, "__exit__", atomic_exit)
+
+
+def _from_testcase(block: transaction.Atomic) -> bool:
+    return getattr(block, "_from_testcase", False)
 
 
 @pytest.fixture(autouse=True)

@@ -97,3 +97,43 @@ def test_redis_keys_carry_the_deployments_prefix(redis_url):
     one.hit("k", limit=1, window=60)
     assert other.hit("k", limit=1, window=60).allowed
     assert one.client.exists("one:limit:k")
+
+
+def test_hit_all_counts_under_every_rule_in_the_order_given(limiter):
+    hits = limiter.hit_all([("b", 3, 60), ("a", 5, 60), ("off", 0, 60)])
+    assert [(h.allowed, h.count) for h in hits] == [(True, 1), (True, 1), (True, 0)]
+    hits = limiter.hit_all([("b", 3, 60), ("a", 5, 60)])
+    assert [h.count for h in hits] == [2, 2]
+
+
+def test_hit_all_counts_nothing_when_one_rule_refuses(limiter, clock):
+    limiter.hit("full", limit=1, window=60)
+    clock.advance(seconds=15)
+    hits = limiter.hit_all([("a", 5, 60), ("full", 1, 60), ("b", 5, 60)])
+    assert [h.allowed for h in hits] == [True, False, True]
+    assert hits[1].retry_after == 45
+    # what "a" and "b" counted was given back: each still admits its whole limit
+    assert [limiter.hit("a", limit=5, window=60).count for _ in range(5)] == [1, 2, 3, 4, 5]
+    assert limiter.hit("b", limit=5, window=60).count == 1
+
+
+def test_hit_all_starts_a_new_window_per_rule(limiter, clock):
+    limiter.hit_all([("short", 1, 10), ("long", 2, 100)])
+    clock.advance(seconds=11)
+    hits = limiter.hit_all([("short", 1, 10), ("long", 2, 100)])
+    assert [(h.allowed, h.count) for h in hits] == [(True, 1), (True, 2)]
+    assert not limiter.hit_all([("short", 1, 10), ("long", 2, 100)])[1].allowed
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_hit_all_from_fifty_threads_keeps_every_cap_on_postgresql():
+    assert connection.vendor == "postgresql"
+    limiter = DatabaseLimiter()
+    # Overlapping keys in different orders: the batches must neither deadlock nor overshoot.
+    rules = [[("x", 5, 60), ("y", 50, 60)], [("y", 50, 60), ("x", 5, 60)]]
+    results = run_concurrently(lambda i: limiter.hit_all(rules[i % 2]), 50)
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert sum(1 for r in results if all(h.allowed for h in r)) == 5
+    assert limiter.peek("x", limit=5, window=60) > 0
+    assert limiter.hit("y", limit=50, window=60).count == 6

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -78,11 +80,30 @@ class UserBriefSerializer(serializers.Serializer):
     phone = serializers.CharField()
 
 
+def _iso_datetime(value: datetime | None, zone: tzinfo) -> str | None:
+    """What DRF's DateTimeField gives for an aware value: ISO 8601 in `zone`, "Z" for UTC."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class ReferralSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    phone = serializers.CharField()
+    phone = serializers.CharField(source="phone_e164")
     date_joined = serializers.DateTimeField()
     activated_at = serializers.DateTimeField(source="invite_activated_at")
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        # Rows of `referrals_for_user`, a page at a time: written out directly, since the
+        # per-field machinery was the larger part of a profile's cost (docs/benchmarks.md).
+        zone = timezone.get_current_timezone()
+        return {
+            "id": instance.pk,
+            "phone": instance.phone_e164,  # type: ignore[attr-defined]
+            "date_joined": _iso_datetime(instance.date_joined, zone),
+            "activated_at": _iso_datetime(instance.invite_activated_at, zone),
+        }
 
 
 class ProfileSerializer(serializers.Serializer):

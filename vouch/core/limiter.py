@@ -10,6 +10,7 @@ by a write, never a counter in process memory.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -53,6 +54,22 @@ class BaseLimiter:
         """Without counting: 0 if an event would pass now, else the seconds to wait."""
         raise NotImplementedError
 
+    def hit_all(self, rules: Sequence[tuple[str, int, int]]) -> list[Hit]:
+        """
+        Count one event under every (key, limit, window), or under none: when any refuses,
+        what the others counted is given back. One hit per rule, in the order given.
+        """
+        hits = [self.hit(key, limit=limit, window=window) for key, limit, window in rules]
+        self._undo_unless_all(rules, hits)
+        return hits
+
+    def _undo_unless_all(self, rules: Sequence[tuple[str, int, int]], hits: list[Hit]) -> None:
+        if all(hit.allowed for hit in hits):
+            return
+        for (key, limit, window), hit in zip(rules, hits, strict=True):
+            if hit.allowed and limit > 0 and window > 0:
+                self.release(key)
+
 
 class DatabaseLimiter(BaseLimiter):
     def _sql(self) -> str:
@@ -85,6 +102,61 @@ class DatabaseLimiter(BaseLimiter):
             return Hit(allowed=True, retry_after=0, count=int(row[0]))
         started = LimitCounter.objects.values_list("window_start_ms", flat=True).get(key=key)
         return Hit(allowed=False, retry_after=_seconds(started + window * 1000 - now), count=limit)
+
+    def hit_all(self, rules: Sequence[tuple[str, int, int]]) -> list[Hit]:
+        # One statement for every rule: the same upsert as `hit`, with the window and the
+        # limit of each row picked by its key. Rows are written in key order, so two batches
+        # sharing keys lock them in the same order and cannot deadlock.
+        live = sorted((rule for rule in rules if rule[1] > 0 and rule[2] > 0), key=lambda r: r[0])
+        if len({key for key, _limit, _window in live}) != len(live):
+            raise ValueError("hit_all needs distinct keys")
+        counted: dict[str, int] = {}
+        now = _now_ms()
+        if live:
+            counted = self._upsert_many(live, now)
+        hits = []
+        for key, limit, window in rules:
+            if limit <= 0 or window <= 0:
+                hits.append(ALLOWED)
+            elif key in counted:
+                hits.append(Hit(allowed=True, retry_after=0, count=counted[key]))
+            else:
+                started = LimitCounter.objects.values_list("window_start_ms", flat=True).get(
+                    key=key
+                )
+                wait = _seconds(started + window * 1000 - now)
+                hits.append(Hit(allowed=False, retry_after=wait, count=limit))
+        if len(counted) < len(live):
+            LimitCounter.objects.filter(key__in=counted, count__gt=0).update(count=F("count") - 1)
+        return hits
+
+    def _upsert_many(self, rules: list[tuple[str, int, int]], now: int) -> dict[str, int]:
+        table = connection.ops.quote_name(LimitCounter._meta.db_table)
+        key, start, count = (
+            connection.ops.quote_name(c) for c in ("key", "window_start_ms", "count")
+        )
+        by_key = f"CASE {table}.{key}" + " WHEN %s THEN %s" * len(rules) + " END"
+        expired: list[str | int] = []
+        limits: list[str | int] = []
+        values: list[str | int] = []
+        for name, limit, window in rules:
+            expired += [name, now - window * 1000]
+            limits += [name, limit]
+            values += [name, now]
+        sql = (
+            f"INSERT INTO {table} ({key}, {start}, {count}) VALUES "  # noqa: S608
+            + ", ".join(["(%s, %s, 1)"] * len(rules))
+            + f" ON CONFLICT ({key}) DO UPDATE SET "
+            f"{count} = CASE WHEN {table}.{start} <= {by_key} THEN 1 "
+            f"ELSE {table}.{count} + 1 END, "
+            f"{start} = CASE WHEN {table}.{start} <= {by_key} THEN excluded.{start} "
+            f"ELSE {table}.{start} END "
+            f"WHERE {table}.{start} <= {by_key} OR {table}.{count} < {by_key} "
+            f"RETURNING {key}, {count}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*values, *expired, *expired, *expired, *limits])
+            return {name: int(n) for name, n in cursor.fetchall()}
 
     def release(self, key: str) -> None:
         LimitCounter.objects.filter(key=key, count__gt=0).update(count=F("count") - 1)

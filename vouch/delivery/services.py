@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -102,10 +103,26 @@ def message_enqueue(*, message: Message, run_after_seconds: int = 0) -> None:
 def _claim(message_id: int) -> Message | None:
     """Take the message for this worker, or None if it is done or another worker has it."""
     now = clock.now()
-    claimed = Message.objects.filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lte=now), pk=message_id, status=Status.QUEUED
-    ).update(locked_until=now + timedelta(seconds=CLAIM_SECONDS), updated_at=now)
-    return Message.objects.filter(pk=message_id).first() if claimed else None
+    ops = db_connection.ops
+    table = ops.quote_name(Message._meta.db_table)
+    locked, updated, status, pk = (
+        ops.quote_name(name) for name in ("locked_until", "updated_at", "status", "id")
+    )
+    # One statement takes the lease and reads the row (UPDATE ... RETURNING: PostgreSQL and
+    # SQLite 3.35+); two workers cannot both see their update succeed.
+    claimed = Message.objects.raw(
+        f"UPDATE {table} SET {locked} = %s, {updated} = %s "  # noqa: S608
+        f"WHERE {pk} = %s AND {status} = %s AND ({locked} IS NULL OR {locked} <= %s) "
+        f"RETURNING *",
+        [
+            ops.adapt_datetimefield_value(now + timedelta(seconds=CLAIM_SECONDS)),
+            ops.adapt_datetimefield_value(now),
+            message_id,
+            Status.QUEUED,
+            ops.adapt_datetimefield_value(now),
+        ],
+    )
+    return next(iter(claimed), None)
 
 
 def _smtp_refused_for_good(exc: Exception) -> bool:
@@ -154,8 +171,17 @@ def _keeps_text(message: Message, provider: str) -> bool:
     return is_dev_backend(provider)
 
 
-def _finish(message: Message, status: Status, provider: str, **fields: object) -> None:
-    """Record a final outcome; the text and the code go unless a dev backend keeps them."""
+def _finish(
+    message: Message,
+    status: Status,
+    provider: str,
+    attempt: DeliveryAttempt | None = None,
+    **fields: object,
+) -> None:
+    """
+    Record a final outcome, with the attempt that led to it; the text and the code go unless
+    a dev backend keeps them.
+    """
     now = clock.now()
     keep_text = status != Status.FAILED and _keeps_text(message, provider)
     changes: dict[str, object] = {
@@ -167,13 +193,18 @@ def _finish(message: Message, status: Status, provider: str, **fields: object) -
     if not keep_text:
         changes.update(body="", code="")
     changes.update(fields)
-    _status_record(message, changes)
+    _status_record(message, changes, attempt=attempt)
 
 
-def _status_record(message: Message, changes: dict[str, object]) -> None:
-    # The message and what listeners derive from it (the challenge, the audit trail) change
-    # together or not at all: a worker killed in between must not leave them disagreeing.
+def _status_record(
+    message: Message, changes: dict[str, object], attempt: DeliveryAttempt | None = None
+) -> None:
+    # The message, its attempt and what listeners derive from them (the challenge, the audit
+    # trail) change together or not at all: a worker killed in between must not leave them
+    # disagreeing.
     with transaction.atomic():
+        if attempt is not None:
+            attempt.save()
         Message.objects.filter(pk=message.pk).update(**changes)
         for name, value in changes.items():
             setattr(message, name, value)
@@ -225,7 +256,7 @@ def message_deliver(*, message_id: int) -> str:
                 return Status.FAILED
             continue
         provider_id = sms.provider_message_id if sms else ""
-        DeliveryAttempt.objects.create(
+        attempt = DeliveryAttempt(
             message=message,
             provider=provider,
             outcome=DeliveryAttempt.Outcome.SENT,
@@ -240,6 +271,7 @@ def message_deliver(*, message_id: int) -> str:
             message,
             Status.SENT,
             provider=provider,
+            attempt=attempt,
             provider_message_id=provider_id,
             attempts=message.attempts + 1,
             cost=sms.cost if sms else None,

@@ -56,15 +56,10 @@ def _failures_limit(phone: str) -> Limit:
 
 def _hit_all(limits: list[Limit]) -> list[Hit]:
     """Count an event under every limit, or under none of them and raise Throttled."""
-    limiter = get_limiter()
-    hits: list[Hit] = []
-    for limit in limits:
-        hit = limiter.hit(limit.key, limit=limit.limit, window=limit.window)
+    hits = get_limiter().hit_all([(limit.key, limit.limit, limit.window) for limit in limits])
+    for limit, hit in zip(limits, hits, strict=True):
         if not hit.allowed:
-            for done in limits[: len(hits)]:
-                limiter.release(done.key)
             raise Throttled(hit.retry_after, scope=limit.scope)
-        hits.append(hit)
     return hits
 
 

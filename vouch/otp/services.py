@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -60,25 +60,24 @@ class SignedIn:
     invite: dict[str, Any] | None
 
 
-def _deliver(challenge: Challenge, code: str) -> Message:
-    """Queue the code's message; with the immediate task backend it is sent by return."""
-    if challenge.channel == Channel.EMAIL:
-        subject, body = code_email(code=code, language=challenge.language)
+def _code_message(
+    *, channel: str, destination: str, code: str, language: str, expires_at: datetime
+) -> Message:
+    """Store the code's message for delivery; it is queued when the transaction commits."""
+    if channel == Channel.EMAIL:
+        subject, body = code_email(code=code, language=language)
     else:
-        subject, body = "", code_sms_text(code=code, language=challenge.language)
-    with transaction.atomic():
-        message = message_create(
-            channel=challenge.channel,
-            destination=challenge.destination,
-            body=body,
-            subject=subject,
-            code=code,
-            language=challenge.language,
-            expires_at=challenge.expires_at,
-        )
-        Challenge.objects.filter(pk=challenge.pk).update(message=message)
+        subject, body = "", code_sms_text(code=code, language=language)
+    message = message_create(
+        channel=channel,
+        destination=destination,
+        body=body,
+        subject=subject,
+        code=code,
+        language=language,
+        expires_at=expires_at,
+    )
     message_enqueue(message=message)
-    message.refresh_from_db()
     return message
 
 
@@ -110,30 +109,47 @@ def challenge_request(
     test_code = app_settings.test_numbers().get(phone)
     code = test_code or code_generate(app_settings.code_length())
     now = clock.now()
+    expires_at = now + timedelta(seconds=app_settings.ttl())
+    destination = email if channel == Channel.EMAIL else phone
     salt = salt_generate()
-    challenge = Challenge.objects.create(
-        phone=phone,
-        region=phone_region(phone) or "",
-        channel=channel,
-        destination=email if channel == Channel.EMAIL else phone,
-        code_hash=code_hash(code=code, salt=salt, phone=phone),
-        salt=salt,
-        created_at=now,
-        expires_at=now + timedelta(seconds=app_settings.ttl()),
-        invite_code=invite_code,
-        ip=origin.ip,
-        user_agent=origin.user_agent,
-        language=language,
-        delivery_status=DeliveryStatus.TEST if test_code else DeliveryStatus.PENDING,
-    )
-    audit_record(Kind.CODE_REQUESTED, phone=phone, origin=origin, outcome=channel)
-
-    if test_code:
-        audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome="test_number")
-    elif _deliver(challenge, code).status == MessageStatus.FAILED:
-        # The outcome (challenge unusable, quota refunded, audit) was recorded as it
-        # happened, by `challenge_delivery_update`; the caller learns it here.
-        raise DeliveryFailed()
+    # The message, the challenge and the audit line are written together (one commit); the
+    # message is handed to the task queue once they are, and with the immediate task backend
+    # it is sent by the time the block ends.
+    with transaction.atomic():
+        message = None
+        if not test_code:
+            message = _code_message(
+                channel=channel,
+                destination=destination,
+                code=code,
+                language=language,
+                expires_at=expires_at,
+            )
+        Challenge.objects.create(
+            phone=phone,
+            region=phone_region(phone) or "",
+            channel=channel,
+            destination=destination,
+            code_hash=code_hash(code=code, salt=salt, phone=phone),
+            salt=salt,
+            created_at=now,
+            expires_at=expires_at,
+            invite_code=invite_code,
+            ip=origin.ip,
+            user_agent=origin.user_agent,
+            language=language,
+            message=message,
+            delivery_status=DeliveryStatus.TEST if test_code else DeliveryStatus.PENDING,
+        )
+        audit_record(Kind.CODE_REQUESTED, phone=phone, origin=origin, outcome=channel)
+        if test_code:
+            audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome="test_number")
+    if message is not None:
+        status = Message.objects.values_list("status", flat=True).get(pk=message.pk)
+        if status == MessageStatus.FAILED:
+            # The outcome (challenge unusable, quota refunded, audit) was recorded as it
+            # happened, by `challenge_delivery_update`; the caller learns it here.
+            raise DeliveryFailed()
     logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
 
     masked = mask_email(email) if channel == Channel.EMAIL else mask_phone(phone)

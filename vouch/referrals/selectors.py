@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count, QuerySet
+from django.db.models.functions import Cast, TruncDate
 
 from vouch.accounts.models import User
 from vouch.core import clock
@@ -14,10 +14,15 @@ REFERRAL_ORDERING = ("-invite_activated_at", "-id")
 
 
 def referrals_for_user(*, user_id: int) -> QuerySet[User]:
-    """The users who activated `user_id`'s code, newest activation first (index-backed)."""
+    """
+    The users who activated `user_id`'s code, newest activation first (index-backed). Each
+    carries `phone_e164`, the phone as stored: reading it as text skips parsing every number
+    of a page into a PhoneNumber, which was most of the cost of a page.
+    """
     return (
         User.objects.filter(invited_by_id=user_id)
-        .only("id", "phone", "date_joined", "invite_activated_at")
+        .only("id", "date_joined", "invite_activated_at")
+        .annotate(phone_e164=Cast("phone", output_field=CharField()))
         .order_by(*REFERRAL_ORDERING)
     )
 

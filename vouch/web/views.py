@@ -219,7 +219,7 @@ def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 2
         "inviter_phone": mask_phone(str(inviter.phone)) if inviter else None,
         "invite_form": invite_form,
         "referrals": [
-            {"phone": mask_phone(str(r.phone)), "activated_at": r.invite_activated_at}
+            {"phone": mask_phone(r.phone_e164), "activated_at": r.invite_activated_at}  # type: ignore[attr-defined]
             for r in rows[:size]
         ],
         "page": page,
