@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "vouch.delivery",
     "vouch.otp",
     "vouch.audit",
+    "vouch.ops",
     "vouch.web",
     "vouch.api",
 ]

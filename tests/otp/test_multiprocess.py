@@ -7,117 +7,28 @@ together by a barrier spread their requests over both servers.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
+from tests.servers import START_TIMEOUT, Gunicorn, database_url, request, server_env
 from vouch.otp.models import Challenge
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-GUNICORN = BASE_DIR / ".venv" / "bin" / "gunicorn"
 AUTHENTICATE = "/api/users/authenticate/"
 THREADS = 50
-START_TIMEOUT = 20.0
-
-# Every limit off unless a scenario turns it on, so only the limit under test can refuse.
-LIMITS_OFF = {
-    "OTP_RESEND_COOLDOWN": "0",
-    "OTP_SENDS_PER_PHONE_HOUR": "0",
-    "OTP_SENDS_PER_IP_HOUR": "0",
-    "OTP_SENDS_GLOBAL_HOUR": "0",
-    "OTP_FAILURES_PER_PHONE_DAY": "0",
-    "OTP_VERIFIES_PER_IP_HOUR": "0",
-    "OTP_MAX_ATTEMPTS": "5",
-    "OTP_TEST_NUMBERS": "",
-    "OTP_ALLOWED_REGIONS": "",
-}
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _database_url() -> str:
-    """The database this test runs on (the test database), as the servers' DATABASE_URL."""
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    return f"postgres://{auth}{host}:{port}/{quote(db['NAME'], safe='')}"
-
-
-def _server_env(extra: dict[str, str]) -> dict[str, str]:
-    """A clean environment: nothing of the test process's settings leaks into the servers."""
-    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DEBUG="false",
-        SECRET_KEY="multiprocess-test-secret-key-not-for-production-0123456789",
-        JWT_SIGNING_KEY="multiprocess-test-jwt-signing-key-not-for-production-0123",
-        SECURE_SSL_REDIRECT="false",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SMS_BACKEND="dummy",
-        SMS_ALLOW_DEV_BACKEND="true",
-        DATABASE_URL=_database_url(),
-        REDIS_URL="",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-        **LIMITS_OFF,
-    )
-    env.update(extra)
-    return env
 
 
 def _request(base: str, method: str, path: str, body: Any = None) -> tuple[int, dict, Any]:
-    """(status, headers, JSON body or text). An HTTPError is an answer like any other."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)  # noqa: S310
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    request.add_header("Accept", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our server)
-            status, headers, raw = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        status, headers, raw = error.code, dict(error.headers), error.read()
-    try:
-        return status, headers, json.loads(raw)
-    except ValueError:
-        return status, headers, raw.decode(errors="replace")
-
-
-def _wait_healthy(base: str, process: subprocess.Popen, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server {base} exited with {process.returncode}")
-        try:
-            if _request(base, "GET", "/healthz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server {base} did not answer /healthz in {START_TIMEOUT:.0f} s")
+    return request(base, method, path, body)
 
 
 @pytest.fixture
@@ -127,46 +38,25 @@ def servers(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[
     given environment. Their output goes to a temp file, printed when the test fails; both
     are stopped at the end, whatever happened.
     """
-    started: list[subprocess.Popen] = []
+    started: list[Gunicorn] = []
     log = tempfile.NamedTemporaryFile("w+", prefix="vouch-gunicorn-", suffix=".log")  # noqa: SIM115
 
     def start(**extra: str) -> list[str]:
-        env = _server_env(extra)
-        bases, processes = [], []
-        for _ in range(2):
-            port = _free_port()
-            command = [
-                str(GUNICORN),
-                "config.wsgi:application",
-                f"--bind=127.0.0.1:{port}",
-                "--workers=2",
-                "--threads=4",
-                "--timeout=60",
-                "--graceful-timeout=5",
-            ]
-            process = subprocess.Popen(
-                command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-            started.append(process)
-            processes.append(process)
-            bases.append(f"http://127.0.0.1:{port}")
+        env = server_env(database_url(connection.settings_dict), **extra)
+        pair = [Gunicorn(env, log) for _ in range(2)]
+        started.extend(pair)
         deadline = time.monotonic() + START_TIMEOUT
-        for base, process in zip(bases, processes, strict=True):
-            _wait_healthy(base, process, deadline)
-        return bases
+        for server in pair:
+            server.wait_healthy(deadline)
+        return [server.base for server in pair]
 
     try:
         yield start
     finally:
-        for process in started:
-            if process.poll() is None:
-                process.terminate()
-        for process in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        for server in started:
+            server.terminate()
+        for server in started:
+            server.stop(timeout=10)
         if _test_failed(request):
             log.flush()
             log.seek(0)

@@ -1,0 +1,1 @@
+"""Operations: checks of the data's invariants and housekeeping, for operators and schedules."""
