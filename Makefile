@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test serve worker lint schema messages bench clean
+.PHONY: help run test serve worker lint schema messages bench soak clean
 
 help:
 	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here)"
@@ -15,6 +15,7 @@ help:
 	@echo "make worker  background delivery worker (TASKS_BACKEND=database)"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   load test on PostgreSQL (wrk, gunicorn) beside a minimal Django floor"
+	@echo "make soak    fixed-rate mix for SOAK_DURATION s (default 600), then integrity and memory"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +35,8 @@ serve: $(STAMP)
 	DEBUG=false $(MANAGE) check --deploy --fail-level ERROR
 	DEBUG=false $(MANAGE) migrate --noinput
 	DEBUG=false $(MANAGE) collectstatic --noinput
-	DEBUG=false $(BIN)/gunicorn config.wsgi:application \
+	DEBUG=false PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/.run/prometheus} \
+		$(BIN)/gunicorn config.wsgi:application --config config/gunicorn.py \
 		--bind $${BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-4} --access-logfile -
 
 # The delivery worker for TASKS_BACKEND=database (or rq): first re-queue what a stopped
@@ -56,6 +58,11 @@ lint: $(STAMP)
 # BENCH_DURATION, BENCH_SCENARIOS, ...: see bench/README.md. Results: docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Needs PostgreSQL and Redis on 127.0.0.1 (uses Redis db 12); SOAK_RATE, SOAK_DURATION, ...:
+# see bench/README.md ("soak.py"). Exit status 1 when a check fails.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
 
 schema: $(STAMP)
 	DEBUG=true $(MANAGE) spectacular --file docs/openapi.yaml --validate

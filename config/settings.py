@@ -68,8 +68,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that every answer under /api/ (preflights, and the 404/413 JSON errors of
-    # ApiErrorMiddleware) carries the CORS headers a browser needs to read it.
+    # Outermost: every log line of a request carries its id, every answer returns it, and the
+    # latency covers the whole stack.
+    "vouch.core.middleware.RequestIdMiddleware",
+    "vouch.core.middleware.RequestMetricsMiddleware",
+    # First after those, so that every answer under /api/ (preflights, and the 404/413 JSON
+    # errors of ApiErrorMiddleware) carries the CORS headers a browser needs to read it.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -114,9 +118,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # A database host that drops packets fails a request in seconds (503), instead of holding
+    # a worker until gunicorn's timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds to connect to Redis and to wait for an answer (the cache and the limiter): a Redis
+# that stops answering fails a request fast (503) rather than after redis-py's own defaults.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="vouch")
 if REDIS_URL:
     CACHES = {
@@ -124,6 +136,10 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
@@ -288,7 +304,7 @@ SIMPLE_JWT = {
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ["accept", "accept-language", "authorization", "content-type"]
-CORS_EXPOSE_HEADERS = ["Retry-After"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vouch API",
@@ -328,6 +344,9 @@ STORAGES = {
 
 # --- security when DEBUG is off -------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers and Prometheus may ask the app server directly over plain HTTP: the health
+# checks and /metrics answer them instead of redirecting (/metrics still asks who is asking).
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -340,11 +359,42 @@ if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- logging --------------------------------------------------------------------------------
+# "text" reads well in a terminal; production sets "json": one object a line, with the
+# request id (vouch.core.logging).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "vouch.core.logging.RequestIdFilter"},
+        "secrets": {"()": "vouch.core.logging.SecretsFilter"},
+    },
+    "formatters": {
+        "text": {"()": "vouch.core.logging.TextFormatter"},
+        "json": {"()": "vouch.core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- metrics (GET /metrics, vouch.core.metrics) ---------------------------------------------
+# Staff may read /metrics; so may a scraper sending `Authorization: Bearer <METRICS_TOKEN>`.
+# Empty: no token access.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long.")
+# Several worker processes (gunicorn) write their numbers here and /metrics adds them up;
+# config/gunicorn.py empties it when the server starts. The client library reads the
+# variable from the environment itself, so it must be set there (or in .env), not only here.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@ Delivery through a real task worker: a gunicorn server answers step 1 without wa
 provider, and a separate worker process (django-tasks-db's `db_worker`, or django-rq's
 `rqworker`) sends the message afterwards, survives being killed mid-queue, and retries a
 provider that is down. Everything runs as real processes on the test database; the server
-helpers are those of tests/otp/test_multiprocess.py.
+helpers are those of tests/servers.py.
 """
 
 from __future__ import annotations
@@ -22,18 +22,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from django.db import connection
 from django_tasks_db.models import DBTaskResult
 from werkzeug import Request, Response
 
-from tests.otp.test_multiprocess import (
-    AUTHENTICATE,
-    GUNICORN,
-    START_TIMEOUT,
-    _free_port,
-    _request,
-    _server_env,
-    _wait_healthy,
-)
+from tests.servers import START_TIMEOUT, Gunicorn, database_url, request, server_env
 from vouch.core import clock
 from vouch.delivery.models import DeliveryAttempt, Message, Status
 from vouch.otp.models import Challenge, DeliveryStatus
@@ -48,6 +41,15 @@ WORKER = ["manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay"]
 # object itself and fails with "TypeError: 'Task' object is not callable".
 RQWORKER = ["manage.py", "rqworker", "default", "--job-class", "django_tasks_rq.Job"]
 T = TypeVar("T")
+AUTHENTICATE = "/api/users/authenticate/"
+
+
+def _request(base: str, method: str, path: str, body: Any = None) -> tuple[int, dict, Any]:
+    return request(base, method, path, body)
+
+
+def _server_env(extra: dict[str, str]) -> dict[str, str]:
+    return server_env(database_url(connection.settings_dict), **extra)
 
 
 class Processes:
@@ -58,20 +60,10 @@ class Processes:
         self.started: list[subprocess.Popen] = []
 
     def server(self, env: dict[str, str]) -> str:
-        port = _free_port()
-        command = [
-            str(GUNICORN),
-            "config.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=1",
-            "--threads=4",
-            "--timeout=60",
-            "--graceful-timeout=5",
-        ]
-        process = self._start(command, env)
-        base = f"http://127.0.0.1:{port}"
-        _wait_healthy(base, process, time.monotonic() + START_TIMEOUT)
-        return base
+        server = Gunicorn(env, self.log, workers=1)
+        self.started.append(server.process)
+        server.wait_healthy(time.monotonic() + START_TIMEOUT)
+        return server.base
 
     def worker(self, env: dict[str, str], command: list[str] = WORKER) -> subprocess.Popen:
         return self._start([str(PYTHON), *command], env)

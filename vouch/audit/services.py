@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from vouch.audit.models import AuthEvent, Kind
-from vouch.core import clock
+from vouch.core import clock, metrics
 from vouch.core.phones import mask_phone_for_log, phone_region
 from vouch.core.requests import NO_ORIGIN, Origin
 
@@ -42,7 +44,33 @@ def audit_record(
         created_at=clock.now(),
     )
     logger.info("audit %s %s %s", kind, outcome, event.phone)
+    # Every auth event passes here once, so the metrics count here; on commit, so an event
+    # whose transaction is rolled back is neither in the trail nor in the numbers.
+    transaction.on_commit(partial(_metrics_count, kind, outcome))
     return event
+
+
+def _metrics_count(kind: str, outcome: str) -> None:
+    """Move the counter of one recorded event. `outcome` is an error code or `code:scope`."""
+    reason, _, scope = outcome.partition(":")
+    if kind == Kind.CODE_REQUESTED:
+        metrics.codes_requested.labels(channel=outcome).inc()
+    elif kind == Kind.CODE_REFUSED:
+        metrics.codes_refused.labels(reason=reason).inc()
+    elif kind == Kind.CODE_SENT:
+        metrics.codes_sent.labels(channel=outcome).inc()
+    elif kind == Kind.CODE_SEND_FAILED:
+        metrics.codes_failed.labels(outcome=outcome).inc()
+    elif kind == Kind.CODE_VERIFIED:
+        metrics.codes_verified.inc()
+    elif kind == Kind.CODE_REJECTED:
+        metrics.codes_rejected.labels(reason=reason).inc()
+    elif kind == Kind.SIGNED_IN:
+        metrics.sign_ins.labels(user="new" if outcome == "created" else "existing").inc()
+    elif kind == Kind.INVITE_ACTIVATED:
+        metrics.invite_activations.inc()
+    if scope and kind in (Kind.CODE_REFUSED, Kind.CODE_REJECTED):
+        metrics.throttled.labels(scope=scope).inc()
 
 
 def _region(phone: str) -> str | None:
@@ -59,3 +87,17 @@ def audit_prune(*, retention_days: int | None = None) -> int:
         created_at__lt=clock.now() - timedelta(days=days)
     ).delete()
     return deleted
+
+
+def audit_events_prune(
+    *, retention_days: int | None = None, batch_size: int = 5000, dry_run: bool = False
+) -> int:
+    """
+    Delete events older than AUDIT_RETENTION_DAYS (or `retention_days`), the same rows as
+    `audit_prune`, in batches of `batch_size` keys; with `dry_run` only count them.
+    """
+    from vouch.core.services import delete_in_batches
+
+    days = settings.AUDIT_RETENTION_DAYS if retention_days is None else retention_days
+    old = AuthEvent.objects.filter(created_at__lt=clock.now() - timedelta(days=days))
+    return delete_in_batches(old, batch_size=batch_size, dry_run=dry_run)
