@@ -79,3 +79,47 @@ def test_email_goes_by_gmail_smtp_when_the_original_variables_are_set() -> None:
         "587",
         "True",
     ]
+
+
+def _probe(expression: str, **env: str) -> str:
+    probe = (
+        f"import django; django.setup(); from django.conf import settings as s; print({expression})"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"}
+    environment.update(env)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_postgresql_connections_give_up_after_a_few_seconds() -> None:
+    url = "postgres://vouch@db.invalid:5432/vouch"
+    assert _probe("s.DATABASES['default']['OPTIONS']['connect_timeout']", DATABASE_URL=url) == "3"
+    assert (
+        _probe(
+            "s.DATABASES['default']['OPTIONS']['connect_timeout']",
+            DATABASE_URL=url,
+            DATABASE_CONNECT_TIMEOUT="7",
+        )
+        == "7"
+    )
+
+
+def test_redis_waits_are_bounded_for_the_cache_and_the_limiter() -> None:
+    options = "s.CACHES['default']['OPTIONS']"
+    expression = (
+        f"{options}['socket_timeout'], {options}['socket_connect_timeout'], "
+        "__import__('vouch.core.limiter', fromlist=['x']).get_limiter()"
+        ".client.connection_pool.connection_kwargs['socket_timeout']"
+    )
+    assert _probe(expression, REDIS_URL="redis://127.0.0.1:1/0") == "1.0 1.0 1.0"
+    assert _probe(expression, REDIS_URL="redis://127.0.0.1:1/0", REDIS_SOCKET_TIMEOUT="2.5") == (
+        "2.5 2.5 2.5"
+    )

@@ -1,10 +1,12 @@
 """
 The API's one place where errors become responses: DRF's exceptions and our domain errors
 alike answer `{"detail", "code", ...}`; validation errors keep DRF's `{"field": [...]}`.
+A database or Redis that does not answer is 503 `service_unavailable` with Retry-After.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -13,7 +15,16 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from vouch.core.errors import ApplicationError, Throttled
+from vouch.core.errors import (
+    ApplicationError,
+    ServiceUnavailable,
+    Throttled,
+    dependency_failure,
+    dependency_failure_log,
+    logged_already,
+)
+
+logger = logging.getLogger("vouch.api")
 
 ERROR_CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
@@ -49,14 +60,27 @@ def _application_error_response(error: ApplicationError) -> Response:
         return Response({error.field: [str(error.detail)]}, status=status.HTTP_400_BAD_REQUEST)
     body = {"detail": str(error.detail), "code": error.code, **error.extra}
     headers = {}
-    if isinstance(error, Throttled):
+    if isinstance(error, Throttled | ServiceUnavailable):
         headers["Retry-After"] = str(error.retry_after)
     if error.status == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return Response(body, status=error.status, headers=headers)
 
 
+def _unavailable_response() -> Response:
+    """503 `service_unavailable`, with the seconds to wait before trying again."""
+    response = _application_error_response(ServiceUnavailable())
+    logged_already(response)  # the caller has logged its one line
+    return response
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    service = dependency_failure(exc)
+    if service is not None:
+        request = context.get("request")
+        where = f"{request.method} {request.path}" if request is not None else "the API"
+        dependency_failure_log(logger, service, exc, where)
+        return _unavailable_response()
     if isinstance(exc, ApplicationError):
         return _application_error_response(exc)
     response = exception_handler(exc, context)

@@ -2,21 +2,33 @@
 Under /api/ every answer is JSON, even where Django, not DRF, answers: unknown paths, server
 errors and oversized bodies never show an HTML or debug page. Only DRF's browsable API answers
 HTML, to a browser that asks for it.
+
+A backing service that does not answer (the database, Redis) is a 503 everywhere: JSON
+`service_unavailable` under /api/, a plain page elsewhere; one warning line, no traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 
 from vouch.api.errors import error_body
+from vouch.core.errors import (
+    ServiceUnavailable,
+    dependency_failure,
+    dependency_failure_log,
+    logged_already,
+)
 
 logger = logging.getLogger("vouch.api")
 
 API_PREFIX = "/api/"
+UNAVAILABLE_TEMPLATE = "web/503.html"
 
 
 class ApiErrorMiddleware:
@@ -38,6 +50,10 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        service = dependency_failure(exception)
+        if service is not None:
+            dependency_failure_log(logger, service, exception, f"{request.method} {request.path}")
+            return unavailable_response(request)
         if not request.path.startswith(API_PREFIX):
             return None
         logger.exception("Unhandled error on %s %s", request.method, request.path)
@@ -59,3 +75,34 @@ class ApiErrorMiddleware:
             if header in response:
                 replacement[header] = response[header]
         return replacement
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """
+    503 for `request`: JSON under /api/, else a page that needs nothing but the template
+    (no session, no user, no database), since whatever failed may fail again while rendering.
+    """
+    status = ServiceUnavailable.status
+    if request.path.startswith(API_PREFIX):
+        response: HttpResponse = JsonResponse(error_body(status), status=status)
+    else:
+        response = HttpResponse(render_to_string(UNAVAILABLE_TEMPLATE), status=status)
+    response["Retry-After"] = str(ServiceUnavailable.retry_after)
+    response["Cache-Control"] = "no-store"  # a proxy must not keep serving the outage
+    logged_already(response)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """
+    `handler500`: a backing service that fails outside any view (a session saved on the way
+    out, a middleware's query) is still a 503, not a 500; anything else is Django's 500.
+    """
+    from django.views import defaults
+
+    failure = sys.exc_info()[1]
+    service = dependency_failure(failure) if failure is not None else None
+    if service is None:
+        return defaults.server_error(request)
+    dependency_failure_log(logger, service, failure, request.path)  # type: ignore[arg-type]
+    return unavailable_response(request)

@@ -5,8 +5,11 @@ into responses in one place each. `code` is part of the public contract and neve
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
+from django.http import HttpResponseBase
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -36,3 +39,56 @@ class Throttled(ApplicationError):
         self.retry_after = max(1, int(retry_after))
         self.scope = scope  # which limit refused: for the audit trail, not for clients
         super().__init__(message, retry_after=self.retry_after)
+
+
+class ServiceUnavailable(ApplicationError):
+    """A backing service (the database, Redis) does not answer: try the same request later."""
+
+    code = "service_unavailable"
+    status = 503
+    message = _("The service is temporarily unavailable.")
+    retry_after = 5
+
+
+def dependency_failure(exc: BaseException) -> str | None:
+    """
+    Name the backing service that `exc` reports as not answering ("database" or "redis"), or
+    return None for any other error. These are the failures a retry can cure: a lost or
+    refused connection, a timeout, a deadlock or serialization failure (OperationalError).
+    """
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        return "database"
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # Redis is optional; without the client no error can come from it
+        return None
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return "redis"
+    return None
+
+
+_LONG_NUMBER = re.compile(r"\+?\d[\d\s()-]{6,}\d")
+
+
+def dependency_failure_log(
+    logger: logging.Logger, service: str, exc: BaseException, where: str
+) -> None:
+    """
+    Log one warning line, without a traceback: a dependency that is down fails every request,
+    and a trace each time would bury everything else. Long numbers (a phone) are hidden.
+    """
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    line = f"{service} unavailable on {where}: {type(exc).__name__}: {first_line}"
+    logger.warning("%s", _LONG_NUMBER.sub("***", line))
+
+
+def logged_already(response: HttpResponseBase) -> HttpResponseBase:
+    """
+    Mark a 503 whose cause has been logged, so that Django's request logger does not add an
+    ERROR line for it too (the flag is the one Django sets on the responses it has logged).
+    """
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

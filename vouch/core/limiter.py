@@ -201,7 +201,11 @@ class RedisLimiter(BaseLimiter):
 
         # Deployments sharing one Redis keep their limits apart by CACHE_KEY_PREFIX.
         self.prefix = f"{settings.CACHE_KEY_PREFIX if prefix is None else prefix}:limit:"
-        self.client: Any = redis.Redis.from_url(url)
+        self.client: Any = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        )
         self._hit = self.client.register_script(_HIT_SCRIPT)
         self._release = self.client.register_script(_RELEASE_SCRIPT)
 
