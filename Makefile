@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test serve worker lint schema messages bench soak clean
+.PHONY: help run test serve worker lint schema messages bench soak lock clean
 
 help:
 	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here)"
@@ -15,6 +15,7 @@ help:
 	@echo "make worker  background delivery worker (TASKS_BACKEND=database)"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   load test on PostgreSQL (wrk, gunicorn) beside a minimal Django floor"
+	@echo "make lock    regenerate requirements.lock (exact runtime versions for deployments)"
 	@echo "make soak    fixed-rate mix for SOAK_DURATION s (default 600), then integrity and memory"
 
 $(STAMP): pyproject.toml
@@ -63,6 +64,16 @@ bench: $(STAMP)
 # see bench/README.md ("soak.py"). Exit status 1 when a check fails.
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
+
+# requirements.lock: the runtime dependencies resolved in a clean virtualenv (no dev tools).
+lock:
+	rm -rf .run/lock && $(PYTHON) -m venv .run/lock
+	.run/lock/bin/python -m pip install --quiet --upgrade pip
+	.run/lock/bin/python -m pip install --quiet .
+	{ echo "# The exact versions of Vouch's runtime dependencies, for deployments (pip install -r"; \
+	  echo "# requirements.lock, then pip install --no-deps .) and pip-audit. Regenerate with make lock."; \
+	  .run/lock/bin/python -m pip freeze --exclude-editable | grep -v '^vouch'; } > requirements.lock
+	rm -rf .run/lock build
 
 schema: $(STAMP)
 	DEBUG=true $(MANAGE) spectacular --file docs/openapi.yaml --validate
