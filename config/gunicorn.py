@@ -26,6 +26,50 @@ access_log_format = (
 )
 
 
+# gunicorn's own lines (the access log, "Booting worker ...") go through the same formats and
+# the same secret filter as the application's: with LOG_FORMAT=json every line on stderr and
+# stdout is JSON, and a callback path never shows its secret.
+_JSON = os.environ.get("LOG_FORMAT", "text").strip().lower() == "json"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "secrets": {"()": "vouch.core.logging.SecretsFilter"},
+        "request_id": {"()": "vouch.core.logging.AccessRequestIdFilter"},
+    },
+    "formatters": {
+        "error": (
+            {"()": "vouch.core.logging.JsonFormatter"}
+            if _JSON
+            else {"format": "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"}
+        ),
+        "access": {"()": "vouch.core.logging.JsonFormatter"}
+        if _JSON
+        else {"format": "%(message)s"},
+    },
+    "handlers": {
+        "error": {
+            "class": "logging.StreamHandler",
+            "formatter": "error",
+            "filters": ["secrets"],
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "access",
+            "filters": ["request_id", "secrets"],
+            "stream": "ext://sys.stdout",
+        },
+    },
+    # The root logger is the application's (config/settings.py LOGGING configures it).
+    "root": {"level": "WARNING", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    },
+}
+
+
 def _multiproc_dir() -> Path | None:
     value = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
     return Path(value) if value else None

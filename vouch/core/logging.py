@@ -54,6 +54,18 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class AccessRequestIdFilter(logging.Filter):
+    """gunicorn's access lines: the request id is the answer's X-Request-ID header."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        if isinstance(atoms, dict):
+            value = atoms.get("{x-request-id}o")
+            if value and value != "-":
+                record.request_id = value
+        return True
+
+
 class SecretsFilter(logging.Filter):
     """
     Replace the values of SECRET_SETTINGS in a line with a marker. Django logs the path of
