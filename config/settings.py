@@ -190,6 +190,11 @@ if set(OTP_CHANNELS) - {"sms", "email"}:
 
 REFERRALS_PAGE_SIZE = env.int("REFERRALS_PAGE_SIZE", default=20)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
+# What `manage.py prune` keeps (days): challenges (never less than the conversion report's 30
+# days; never one that can still be used), messages (never a queued one), finished task results.
+OTP_CHALLENGE_RETENTION_DAYS = env.int("OTP_CHALLENGE_RETENTION_DAYS", default=31)
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
+TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=14)
 
 # --- delivery -------------------------------------------------------------------------------
 # Background work: "immediate" (in the request), "database" (`make worker`) or "rq" (Redis).
