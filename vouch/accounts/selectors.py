@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from vouch.accounts.models import User
+from vouch.core.selectors import Violations, violations_of
 
 
 def users_visible_to(*, user: Any) -> QuerySet[User]:
@@ -15,3 +16,26 @@ def users_visible_to(*, user: Any) -> QuerySet[User]:
     if pk is None:
         return User.objects.none()
     return User.objects.filter(pk=pk)
+
+
+def users_sharing_a_phone() -> Violations:
+    """Users whose phone another user also has (the unique constraint forbids it)."""
+    shared = User.objects.order_by().values("phone").annotate(users=Count("pk")).filter(users__gt=1)
+    return violations_of(
+        User.objects.filter(phone__in=shared.values("phone")).values_list("pk", flat=True)
+    )
+
+
+def users_sharing_an_invite_code() -> Violations:
+    """Users whose invite code another user also has (the unique constraint forbids it)."""
+    shared = (
+        User.objects.order_by()
+        .values("invite_code")
+        .annotate(users=Count("pk"))
+        .filter(users__gt=1)
+    )
+    return violations_of(
+        User.objects.filter(invite_code__in=shared.values("invite_code")).values_list(
+            "pk", flat=True
+        )
+    )

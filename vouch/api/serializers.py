@@ -21,6 +21,7 @@ from vouch.api.fields import (
     StrictIntegerField,
 )
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
+from vouch.otp.selectors import CONVERSION_MAX_HOURS
 
 _CODE_SEPARATORS = re.compile(r"[\s-]")
 
@@ -227,7 +228,7 @@ class HealthSerializer(serializers.Serializer):
 class ConversionQuerySerializer(serializers.Serializer):
     hours = StrictIntegerField(
         min_value=1,
-        max_value=720,
+        max_value=CONVERSION_MAX_HOURS,
         default=24,
         help_text=_("How many hours to report, the current one included (1-720)."),
     )

@@ -23,8 +23,9 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
-from vouch.core import clock
+from vouch.core import clock, metrics
 from vouch.core.phones import mask_email, mask_phone_for_log
+from vouch.core.services import delete_in_batches_counted
 from vouch.delivery import routing
 from vouch.delivery.backends import PROVIDER_ALIASES, get_connection, is_dev_backend
 from vouch.delivery.errors import CallbackNotSupported, DeliveryError
@@ -234,10 +235,14 @@ def message_deliver(*, message_id: int) -> str:
         try:
             sms = _send_once(message, provider)
         except DeliveryError as error:
+            elapsed_ns = time.perf_counter_ns() - start_ns
             outcome = (
                 DeliveryAttempt.Outcome.TEMPORARY
                 if error.temporary
                 else DeliveryAttempt.Outcome.PERMANENT
+            )
+            metrics.provider_send_observe(
+                provider=provider, outcome=str(outcome), seconds=elapsed_ns / 1e9
             )
             last_error = f"{provider}: {error}"[:300]
             DeliveryAttempt.objects.create(
@@ -246,7 +251,7 @@ def message_deliver(*, message_id: int) -> str:
                 outcome=outcome,
                 error=str(error)[:300],
                 started_at=started,
-                duration_ms=(time.perf_counter_ns() - start_ns) // 1_000_000,
+                duration_ms=elapsed_ns // 1_000_000,
             )
             Message.objects.filter(pk=message.pk).update(attempts=message.attempts + 1)
             message.attempts += 1
@@ -255,6 +260,10 @@ def message_deliver(*, message_id: int) -> str:
                 _finish(message, Status.FAILED, provider=provider, error=last_error)
                 return Status.FAILED
             continue
+        elapsed_ns = time.perf_counter_ns() - start_ns
+        metrics.provider_send_observe(
+            provider=provider, outcome=str(DeliveryAttempt.Outcome.SENT), seconds=elapsed_ns / 1e9
+        )
         provider_id = sms.provider_message_id if sms else ""
         attempt = DeliveryAttempt(
             message=message,
@@ -262,7 +271,7 @@ def message_deliver(*, message_id: int) -> str:
             outcome=DeliveryAttempt.Outcome.SENT,
             provider_message_id=provider_id,
             started_at=started,
-            duration_ms=(time.perf_counter_ns() - start_ns) // 1_000_000,
+            duration_ms=elapsed_ns // 1_000_000,
         )
         extra: dict[str, object] = {}
         if sms is not None and sms.segments:
@@ -416,3 +425,31 @@ def callback_token_matches(token: str) -> bool:
     """For providers that sign nothing: the secret part of the callback URL."""
     secret = settings.SMS_CALLBACK_SECRET
     return bool(secret) and constant_time_compare(token, secret)
+
+
+@dataclass(frozen=True)
+class MessagesPruned:
+    messages: int
+    attempts: int
+
+
+def messages_prune(*, batch_size: int = 5000, dry_run: bool = False) -> MessagesPruned:
+    """
+    Delete messages created more than DELIVERY_RETENTION_DAYS (default 30) days ago, with
+    their delivery attempts, in batches of `batch_size` messages; with `dry_run` only count
+    them. A queued message is kept whatever its age: a worker may still send it. A challenge
+    that pointed at a deleted message keeps its delivery status and loses only the link.
+    """
+    days = settings.DELIVERY_RETENTION_DAYS
+    old = Message.objects.filter(created_at__lt=clock.now() - timedelta(days=days)).exclude(
+        status=Status.QUEUED
+    )
+    if dry_run:
+        return MessagesPruned(
+            messages=old.count(),
+            attempts=DeliveryAttempt.objects.filter(message__in=old).count(),
+        )
+    counts = delete_in_batches_counted(old, batch_size=batch_size)
+    return MessagesPruned(
+        messages=counts[Message._meta.label], attempts=counts[DeliveryAttempt._meta.label]
+    )

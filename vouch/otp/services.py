@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -21,6 +22,7 @@ from vouch.core import clock
 from vouch.core.errors import ApplicationError
 from vouch.core.phones import mask_email, mask_phone, mask_phone_for_log, phone_region
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.services import delete_in_batches
 from vouch.delivery.models import Message
 from vouch.delivery.models import Status as MessageStatus
 from vouch.delivery.services import message_create, message_enqueue
@@ -38,6 +40,7 @@ from vouch.otp.errors import (
 from vouch.otp.hashing import code_generate, code_hash, code_matches, salt_generate
 from vouch.otp.messages import code_email, code_sms_text
 from vouch.otp.models import Challenge, Channel, DeliveryStatus
+from vouch.otp.selectors import CONVERSION_MAX_HOURS
 from vouch.referrals.services import invite_code_activate
 
 logger = logging.getLogger(__name__)
@@ -306,3 +309,28 @@ def challenge_delivery_update(*, message: Message) -> None:
             outcome=challenge.channel,
             detail={"provider": message.provider},
         )
+
+
+# The conversion report (the API's `hours` and the admin page) reads challenges this far back;
+# pruning never deletes what it may still count.
+CONVERSION_LONGEST_REPORT = timedelta(hours=CONVERSION_MAX_HOURS)
+
+
+def challenge_retention() -> timedelta:
+    """
+    How long challenges are kept: OTP_CHALLENGE_RETENTION_DAYS (default 31 days), and never
+    less than the conversion report's longest window plus its partial current hour.
+    """
+    days = settings.OTP_CHALLENGE_RETENTION_DAYS
+    return max(timedelta(days=days), CONVERSION_LONGEST_REPORT + timedelta(hours=1))
+
+
+def challenges_prune(*, batch_size: int = 5000, dry_run: bool = False) -> int:
+    """
+    Delete challenges created before the retention (`challenge_retention`) that have expired,
+    in batches of `batch_size` keys; with `dry_run` only count them. A challenge that can
+    still be verified is never deleted, whatever its age. Return how many.
+    """
+    now = clock.now()
+    old = Challenge.objects.filter(created_at__lt=now - challenge_retention(), expires_at__lte=now)
+    return delete_in_batches(old, batch_size=batch_size, dry_run=dry_run)

@@ -1,21 +1,21 @@
-from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
-from vouch.core import clock
-from vouch.core.models import LimitCounter
-
-# The longest window any limit uses (the daily failure cap). A counter whose window started
-# before this can only ever be reset by its next hit, so deleting it changes nothing.
-LONGEST_WINDOW = timedelta(days=1)
+from vouch.core.services import DEFAULT_BATCH_SIZE, limit_counters_prune
 
 
 class Command(BaseCommand):
-    help = "Delete rate-limit counters whose windows have passed (safe to run at any time)."
+    help = (
+        "Delete rate-limit counters whose windows have passed (safe to run at any time). "
+        "`manage.py prune` runs this with every other clean-up."
+    )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        deleted, _ = LimitCounter.objects.filter(
-            window_start_ms__lt=int((clock.now() - LONGEST_WINDOW).timestamp() * 1000)
-        ).delete()
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Rows per DELETE."
+        )
+
+    def handle(self, *args: Any, batch_size: int = DEFAULT_BATCH_SIZE, **options: Any) -> None:
+        deleted = limit_counters_prune(batch_size=batch_size)
         self.stdout.write(f"Deleted {deleted} expired rate-limit counters.")
