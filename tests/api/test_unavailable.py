@@ -163,6 +163,8 @@ def test_sending_a_code_fails_closed_without_redis(api, redis_down, sms_outbox, 
     assert not Challenge.objects.exists()
     assert not Message.objects.exists()
     assert not AuthEvent.objects.filter(kind=Kind.CODE_REQUESTED).exists()
+    refused = AuthEvent.objects.get(kind=Kind.CODE_REFUSED)
+    assert refused.outcome == "service_unavailable"
     _assert_one_warning(caplog, "redis")
 
 
@@ -208,3 +210,12 @@ def test_readyz_checks_the_redis_limiter_when_it_answers(api, settings, redis_an
     response = api.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": True, "cache": True, "limiter": True}
+
+
+def test_checking_a_code_fails_closed_without_redis_and_is_audited(api, redis_down, caplog):
+    caplog.set_level(logging.WARNING)
+    response = api.post(AUTHENTICATE, {"phone": PHONE_IN_ERROR, "code": "123456"}, format="json")
+    assert_error(response, 503, "service_unavailable")
+    rejected = AuthEvent.objects.get(kind=Kind.CODE_REJECTED)
+    assert rejected.outcome == "service_unavailable"
+    assert not AuthEvent.objects.filter(kind=Kind.SIGNED_IN).exists()

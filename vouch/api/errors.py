@@ -64,7 +64,10 @@ def _application_error_response(error: ApplicationError) -> Response:
         headers["Retry-After"] = str(error.retry_after)
     if error.status == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    return Response(body, status=error.status, headers=headers)
+    response = Response(body, status=error.status, headers=headers)
+    if isinstance(error, ServiceUnavailable):
+        logged_already(response)  # whoever raised it logged its one warning line
+    return response
 
 
 def _unavailable_response() -> Response:

@@ -50,6 +50,8 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ServiceUnavailable):  # logged where it was detected
+            return unavailable_response(request)
         service = dependency_failure(exception)
         if service is not None:
             dependency_failure_log(logger, service, exception, f"{request.method} {request.path}")

@@ -9,8 +9,10 @@ by a write, never a counter in process memory.
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,7 +22,10 @@ from django.db import connection
 from django.db.models import F
 
 from vouch.core import clock
+from vouch.core.errors import ServiceUnavailable, dependency_failure, dependency_failure_log
 from vouch.core.models import LimitCounter
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,25 @@ return 0
 """
 
 
+def _fails_closed(method: Callable[..., Any]) -> Callable[..., Any]:
+    """
+    A Redis that does not answer refuses the event (ServiceUnavailable, 503): never a pass
+    without the limit. As an ApplicationError the refusal reaches the audit trail like any other.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: RedisLimiter, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if dependency_failure(exc) != "redis":
+                raise
+            dependency_failure_log(logger, "redis", exc, "the limiter")
+            raise ServiceUnavailable() from exc
+
+    return guarded
+
+
 class RedisLimiter(BaseLimiter):
     """The same windows in Redis: one Lua script per hit, atomic on the server."""
 
@@ -209,6 +233,7 @@ class RedisLimiter(BaseLimiter):
         self._hit = self.client.register_script(_HIT_SCRIPT)
         self._release = self.client.register_script(_RELEASE_SCRIPT)
 
+    @_fails_closed
     def hit(self, key: str, *, limit: int, window: int) -> Hit:
         if limit <= 0 or window <= 0:
             return ALLOWED
@@ -219,9 +244,11 @@ class RedisLimiter(BaseLimiter):
             return Hit(allowed=True, retry_after=0, count=int(count))
         return Hit(allowed=False, retry_after=_seconds(int(wait_ms)), count=int(count))
 
+    @_fails_closed
     def release(self, key: str) -> None:
         self._release(keys=[self.prefix + key])
 
+    @_fails_closed
     def peek(self, key: str, *, limit: int, window: int) -> int:
         if limit <= 0 or window <= 0:
             return 0

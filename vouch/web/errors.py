@@ -7,7 +7,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from vouch.core.errors import ApplicationError, Throttled
+from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.otp.errors import InvalidCode
 from vouch.referrals import errors as referral_errors
 
@@ -40,6 +40,8 @@ def error_message(error: ApplicationError) -> str | Promise:
 
 def form_error_add(form: forms.Form, error: ApplicationError, *, field: str | None) -> None:
     """Show `error` on its own field when it names one in `form`, else on `field` or at the top."""
+    if isinstance(error, ServiceUnavailable):
+        raise error  # no form can show an outage: the 503 page does (ApiErrorMiddleware)
     target = error.field if error.field in form.fields else field
     form.add_error(target if target in form.fields else None, str(error_message(error)))
 
