@@ -5,13 +5,12 @@ every other origin, and by default every origin, gets no Access-Control-Allow-Or
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.test import Client, override_settings
+
+from tests.processes import django_process
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "https://app.example.com"
@@ -90,24 +89,12 @@ def test_with_no_allowed_origins_no_origin_is_allowed(client: Client) -> None:
 
 
 def _cors_allowed_origins(**env: str) -> str:
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO", "DEBUG", "CORS_ALLOWED_ORIGINS"))
-    }
-    environment.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", **env})
-    probe = (
-        "import django; django.setup(); from django.conf import settings; "
-        "print(','.join(settings.CORS_ALLOWED_ORIGINS) or '<none>')"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = django_process(
+        "from django.conf import settings; "
+        "print(','.join(settings.CORS_ALLOWED_ORIGINS) or '<none>')",
+        drop=("DJANGO", "DEBUG", "CORS_ALLOWED_ORIGINS"),
+        DEBUG="true",
+        **env,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()

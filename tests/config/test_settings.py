@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.processes import django_process
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_SETTINGS = "import django; django.setup(); from django.conf import settings; print('ok')"
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DEBUG"))}
-    environment.update({"DJANGO_SETTINGS_MODULE": "config.settings", **env})
-    return subprocess.run(
-        [sys.executable, "-c", LOAD_SETTINGS],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return django_process("print('ok')", drop=("DJANGO", "DEBUG"), **env)
 
 
 STRONG = "x" * 40
@@ -57,23 +47,13 @@ def test_debug_starts_with_no_configuration_at_all() -> None:
 
 
 def test_email_goes_by_gmail_smtp_when_the_original_variables_are_set() -> None:
-    probe = (
-        "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS)"
+    output = _probe(
+        "s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS",
+        drop=("EMAIL_BACKEND",),
+        EMAIL_HOST_USER="me@gmail.com",
+        EMAIL_HOST_PASSWORD="app-password",
     )
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"}
-    environment.update(EMAIL_HOST_USER="me@gmail.com", EMAIL_HOST_PASSWORD="app-password")
-    environment.pop("EMAIL_BACKEND", None)
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert result.stdout.split() == [
+    assert output.split() == [
         "django.core.mail.backends.smtp.EmailBackend",
         "smtp.gmail.com",
         "587",
@@ -81,21 +61,15 @@ def test_email_goes_by_gmail_smtp_when_the_original_variables_are_set() -> None:
     ]
 
 
-def _probe(expression: str, **env: str) -> str:
-    probe = (
-        f"import django; django.setup(); from django.conf import settings as s; print({expression})"
+def _probe(expression: str, drop: tuple[str, ...] = (), **env: str) -> str:
+    """What `expression` (over the settings, as `s`) prints in a process with DEBUG on."""
+    result = django_process(
+        f"from django.conf import settings as s; print({expression})",
+        drop=drop,
+        DEBUG="true",
+        **env,
     )
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"}
-    environment.update(env)
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 

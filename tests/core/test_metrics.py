@@ -6,7 +6,6 @@ every worker process add up.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from rest_framework.test import APIClient
 
 from tests.api.conftest import AUTHENTICATE, code_in, wrong
 from tests.conftest import new_phone
+from tests.processes import django_process
 from tests.servers import BASE_DIR, Gunicorn, request, server_env
 from vouch.audit.models import Kind
 from vouch.audit.services import audit_record
@@ -296,16 +296,7 @@ def test_an_unusual_method_gets_one_label(api, scrape):
 
 
 def _settings_process(**env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", **env}
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return django_process(settings_module="config.settings_test", **env)
 
 
 def test_a_short_metrics_token_is_refused():

@@ -9,10 +9,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from django.test import override_settings
 
 from tests.api.conftest import AUTHENTICATE, code_in, wrong
 from tests.conftest import new_phone
+from tests.processes import django_process
 from vouch.core.logging import (
     REDACTED,
     JsonFormatter,
@@ -240,16 +239,7 @@ def test_the_callback_secret_in_a_logged_path_is_redacted(client, json_log):
 
 
 def _django_process(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", **env}
-    return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return django_process(code, settings_module="config.settings_test", **env)
 
 
 def test_log_format_json_makes_every_line_json():
