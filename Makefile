@@ -37,17 +37,22 @@ serve: $(STAMP)
 	DEBUG=false $(MANAGE) migrate --noinput
 	DEBUG=false $(MANAGE) collectstatic --noinput
 	DEBUG=false PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/.run/prometheus} \
+		PROMETHEUS_WORKER_MULTIPROC_DIR=$${PROMETHEUS_WORKER_MULTIPROC_DIR:-$(CURDIR)/.run/prometheus-worker} \
 		$(BIN)/gunicorn config.wsgi:application --config config/gunicorn.py \
 		--bind $${BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-4} --access-logfile -
 
 # The delivery worker for TASKS_BACKEND=database (or rq): first re-queue what a stopped
-# worker left behind.
+# worker left behind. Its metrics go to a directory of their own, emptied here, which the web
+# server's /metrics adds to its own (PROMETHEUS_WORKER_MULTIPROC_DIR).
+WORKER_METRICS = $${PROMETHEUS_WORKER_MULTIPROC_DIR:-$(CURDIR)/.run/prometheus-worker}
 worker: $(STAMP)
 	$(MANAGE) requeue_messages
+	rm -rf "$(WORKER_METRICS)"
 ifeq ($(TASKS_BACKEND),rq)
-	$(MANAGE) rqworker default --with-scheduler --job-class django_tasks_rq.Job
+	PROMETHEUS_MULTIPROC_DIR="$(WORKER_METRICS)" \
+		$(MANAGE) rqworker default --with-scheduler --job-class django_tasks_rq.Job
 else
-	$(MANAGE) db_worker
+	PROMETHEUS_MULTIPROC_DIR="$(WORKER_METRICS)" $(MANAGE) db_worker
 endif
 
 lint: $(STAMP)

@@ -403,3 +403,6 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 if PROMETHEUS_MULTIPROC_DIR:
     Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# The delivery worker's own PROMETHEUS_MULTIPROC_DIR on this host: /metrics adds its numbers
+# (sends, provider errors and latency happen there with a worker backend) to the web workers'.
+PROMETHEUS_WORKER_MULTIPROC_DIR = env.str("PROMETHEUS_WORKER_MULTIPROC_DIR", default="")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -385,4 +386,65 @@ def test_the_workers_numbers_add_up(migrated_sqlite, tmp_path, gunicorn_log):
         sys.stderr.write(f"\n----- gunicorn output -----\n{gunicorn_log.read()}\n-----\n")
         raise
     finally:
+        server.stop(timeout=10)
+
+
+@pytest.mark.system
+def test_the_delivery_workers_sends_are_in_the_web_servers_metrics(
+    migrated_sqlite, tmp_path, gunicorn_log
+):
+    web_dir, worker_dir = tmp_path / "web", tmp_path / "worker"
+    env = server_env(
+        migrated_sqlite,
+        TASKS_BACKEND="database",
+        PROMETHEUS_MULTIPROC_DIR=str(web_dir),
+        PROMETHEUS_WORKER_MULTIPROC_DIR=str(worker_dir),
+        METRICS_TOKEN=TOKEN,
+    )
+    server = Gunicorn(
+        env, gunicorn_log, workers=2, extra_args=["--config", str(BASE_DIR / "config/gunicorn.py")]
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay"],
+        cwd=BASE_DIR,
+        env={**env, "PROMETHEUS_MULTIPROC_DIR": str(worker_dir)},
+        stdout=gunicorn_log,
+        stderr=subprocess.STDOUT,
+    )
+    sent = 6
+    try:
+        server.wait_healthy()
+        for _ in range(sent):
+            assert request(server.base, "POST", AUTHENTICATE, {"phone": new_phone()})[0] == 200
+
+        def scrape() -> dict:
+            status, _headers, text = request(
+                server.base, "GET", METRICS, headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert status == 200, text
+            return parse(text)
+
+        deadline = time.monotonic() + 30
+        samples = scrape()
+        while value(samples, "vouch_codes_sent_total", channel="sms") < sent:
+            assert time.monotonic() < deadline, "the worker's sends never reached /metrics"
+            time.sleep(0.2)
+            samples = scrape()
+        # requested in the web workers, sent in the delivery worker: one scrape shows both
+        assert value(samples, "vouch_codes_requested_total", channel="sms") == sent
+        assert value(samples, "vouch_codes_sent_total", channel="sms") == sent
+        latency = {"provider": "dummy", "outcome": "sent"}
+        assert value(samples, "vouch_provider_send_duration_seconds_count", **latency) == sent
+        assert list(worker_dir.glob("*.db")), "the worker wrote no metric files"
+    except BaseException:
+        gunicorn_log.flush()
+        gunicorn_log.seek(0)
+        sys.stderr.write(f"\n----- server and worker output -----\n{gunicorn_log.read()}\n-----\n")
+        raise
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
         server.stop(timeout=10)

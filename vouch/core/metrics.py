@@ -1,13 +1,18 @@
 """
 Prometheus metrics. Under gunicorn every worker process writes its numbers to files in
-PROMETHEUS_MULTIPROC_DIR and a scrape adds them up (config/gunicorn.py prepares the directory);
-without that variable (tests, `make run`) the one process's own registry answers.
+PROMETHEUS_MULTIPROC_DIR and a scrape adds them up (config/gunicorn.py prepares the directory),
+together with the delivery worker's files in PROMETHEUS_WORKER_MULTIPROC_DIR; without
+PROMETHEUS_MULTIPROC_DIR (tests, `make run`) the one process's own registry answers.
 
 Labels take values from short fixed sets only (error codes, limit scopes, route patterns,
 configured providers): never a raw path, a phone or anything a client chose.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from prometheus_client import (
@@ -79,10 +84,27 @@ def provider_send_observe(*, provider: str, outcome: str, seconds: float) -> Non
         provider_errors.labels(provider=provider, outcome=outcome).inc()
 
 
+class _FilesOf:
+    """Every process's metric files in `directories`, merged into one set of samples."""
+
+    def __init__(self, directories: Iterable[str]) -> None:
+        self.directories = [Path(directory) for directory in directories]
+
+    def collect(self) -> Any:
+        files = [str(f) for directory in self.directories for f in sorted(directory.glob("*.db"))]
+        return _multiprocess.MultiProcessCollector.merge(files, accumulate=True)
+
+
 def metrics_exposition() -> tuple[bytes, str]:
-    """Return the text exposition of every metric, summed over the workers, and its type."""
+    """
+    Return the text exposition of every metric, summed over the web workers and the delivery
+    worker of this host, and its content type.
+    """
     if settings.PROMETHEUS_MULTIPROC_DIR:
+        directories = [settings.PROMETHEUS_MULTIPROC_DIR]
+        if settings.PROMETHEUS_WORKER_MULTIPROC_DIR:
+            directories.append(settings.PROMETHEUS_WORKER_MULTIPROC_DIR)
         registry = CollectorRegistry()
-        _multiprocess.MultiProcessCollector(registry, path=settings.PROMETHEUS_MULTIPROC_DIR)
+        registry.register(_FilesOf(directories))  # type: ignore[arg-type]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
