@@ -328,33 +328,6 @@ def _retry_or_fail(message: Message, last_error: str) -> str:
     return Status.FAILED
 
 
-def message_queue(
-    *,
-    channel: str,
-    destination: str,
-    body: str,
-    subject: str = "",
-    code: str = "",
-    language: str = "",
-    expires_at: datetime | None = None,
-) -> Message:
-    """
-    Store a message and queue it for when the current transaction commits (at once outside
-    of one): the message a caller writes together with its own rows.
-    """
-    message = message_create(
-        channel=channel,
-        destination=destination,
-        body=body,
-        subject=subject,
-        code=code,
-        language=language,
-        expires_at=expires_at,
-    )
-    message_enqueue(message=message)
-    return message
-
-
 def message_send(
     *,
     channel: str,
@@ -369,7 +342,7 @@ def message_send(
     Store and queue a message; return it as it stands afterwards. With the immediate task
     backend it has been sent (or has failed) by then; with a worker it is still queued.
     """
-    message = message_queue(
+    message = message_create(
         channel=channel,
         destination=destination,
         body=body,
@@ -378,6 +351,7 @@ def message_send(
         language=language,
         expires_at=expires_at,
     )
+    message_enqueue(message=message)
     message.refresh_from_db()
     return message
 

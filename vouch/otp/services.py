@@ -25,7 +25,7 @@ from vouch.core.requests import NO_ORIGIN, Origin
 from vouch.core.services import delete_in_batches
 from vouch.delivery.models import Message
 from vouch.delivery.models import Status as MessageStatus
-from vouch.delivery.services import message_queue
+from vouch.delivery.services import message_create, message_enqueue
 from vouch.otp import app_settings, policies
 from vouch.otp.errors import (
     AttemptsExceeded,
@@ -71,7 +71,7 @@ def _code_message(
         subject, body = code_email(code=code, language=language)
     else:
         subject, body = "", code_sms_text(code=code, language=language)
-    return message_queue(
+    message = message_create(
         channel=channel,
         destination=destination,
         body=body,
@@ -80,6 +80,8 @@ def _code_message(
         language=language,
         expires_at=expires_at,
     )
+    message_enqueue(message=message)
+    return message
 
 
 def challenge_request(
