@@ -14,6 +14,7 @@ from vouch.audit.models import AuthEvent, Kind
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_phone_for_log, phone_region
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -80,24 +81,17 @@ def _region(phone: str) -> str | None:
         return None
 
 
-def audit_prune(*, retention_days: int | None = None) -> int:
-    """Delete events older than AUDIT_RETENTION_DAYS; return how many."""
-    days = settings.AUDIT_RETENTION_DAYS if retention_days is None else retention_days
-    deleted, _ = AuthEvent.objects.filter(
-        created_at__lt=clock.now() - timedelta(days=days)
-    ).delete()
-    return deleted
-
-
-def audit_events_prune(
-    *, retention_days: int | None = None, batch_size: int = 5000, dry_run: bool = False
+def audit_prune(
+    *,
+    retention_days: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    dry_run: bool = False,
 ) -> int:
     """
-    Delete events older than AUDIT_RETENTION_DAYS (or `retention_days`), the same rows as
-    `audit_prune`, in batches of `batch_size` keys; with `dry_run` only count them.
+    Delete events older than AUDIT_RETENTION_DAYS (or `retention_days`) in batches of
+    `batch_size` keys, each its own short transaction; with `dry_run` only count them.
+    Return how many.
     """
-    from vouch.core.services import delete_in_batches
-
     days = settings.AUDIT_RETENTION_DAYS if retention_days is None else retention_days
     old = AuthEvent.objects.filter(created_at__lt=clock.now() - timedelta(days=days))
     return delete_in_batches(old, batch_size=batch_size, dry_run=dry_run)

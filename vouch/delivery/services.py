@@ -25,7 +25,7 @@ from django.utils.crypto import constant_time_compare
 
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_email, mask_phone_for_log
-from vouch.core.services import delete_in_batches_counted
+from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches_counted
 from vouch.delivery import routing
 from vouch.delivery.backends import PROVIDER_ALIASES, get_connection, is_dev_backend
 from vouch.delivery.errors import CallbackNotSupported, DeliveryError
@@ -433,7 +433,9 @@ class MessagesPruned:
     attempts: int
 
 
-def messages_prune(*, batch_size: int = 5000, dry_run: bool = False) -> MessagesPruned:
+def messages_prune(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False
+) -> MessagesPruned:
     """
     Delete messages created more than DELIVERY_RETENTION_DAYS (default 30) days ago, with
     their delivery attempts, in batches of `batch_size` messages; with `dry_run` only count

@@ -22,7 +22,7 @@ from vouch.core import clock
 from vouch.core.errors import ApplicationError
 from vouch.core.phones import mask_email, mask_phone, mask_phone_for_log, phone_region
 from vouch.core.requests import NO_ORIGIN, Origin
-from vouch.core.services import delete_in_batches
+from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.delivery.models import Message
 from vouch.delivery.models import Status as MessageStatus
 from vouch.delivery.services import message_create, message_enqueue
@@ -325,7 +325,7 @@ def challenge_retention() -> timedelta:
     return max(timedelta(days=days), CONVERSION_LONGEST_REPORT + timedelta(hours=1))
 
 
-def challenges_prune(*, batch_size: int = 5000, dry_run: bool = False) -> int:
+def challenges_prune(*, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False) -> int:
     """
     Delete challenges created before the retention (`challenge_retention`) that have expired,
     in batches of `batch_size` keys; with `dry_run` only count them. A challenge that can

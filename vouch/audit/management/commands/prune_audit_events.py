@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from vouch.audit.services import audit_events_prune
+from vouch.audit.services import audit_prune
 from vouch.core.services import DEFAULT_BATCH_SIZE
 
 
@@ -27,5 +27,5 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         retention = settings.AUDIT_RETENTION_DAYS if days is None else days
-        deleted = audit_events_prune(retention_days=retention, batch_size=batch_size)
+        deleted = audit_prune(retention_days=retention, batch_size=batch_size)
         self.stdout.write(f"Deleted {deleted} audit events older than {retention} days.")

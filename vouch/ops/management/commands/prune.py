@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from vouch.audit.services import audit_events_prune
+from vouch.audit.services import audit_prune
 from vouch.core.services import DEFAULT_BATCH_SIZE, limit_counters_prune, task_results_prune
 from vouch.delivery.services import messages_prune
 from vouch.otp.services import challenges_prune
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} {messages.messages} messages and {messages.attempts} delivery attempts."
         )
-        events = audit_events_prune(batch_size=batch_size, dry_run=dry_run)
+        events = audit_prune(batch_size=batch_size, dry_run=dry_run)
         self.stdout.write(f"{verb} {events} audit events.")
         counters = limit_counters_prune(batch_size=batch_size, dry_run=dry_run)
         self.stdout.write(f"{verb} {counters} expired rate-limit counters.")
