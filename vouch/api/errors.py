@@ -70,20 +70,13 @@ def _application_error_response(error: ApplicationError) -> Response:
     return response
 
 
-def _unavailable_response() -> Response:
-    """503 `service_unavailable`, with the seconds to wait before trying again."""
-    response = _application_error_response(ServiceUnavailable())
-    logged_already(response)  # the caller has logged its one line
-    return response
-
-
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     service = dependency_failure(exc)
     if service is not None:
         request = context.get("request")
         where = f"{request.method} {request.path}" if request is not None else "the API"
         dependency_failure_log(logger, service, exc, where)
-        return _unavailable_response()
+        return _application_error_response(ServiceUnavailable())
     if isinstance(exc, ApplicationError):
         return _application_error_response(exc)
     response = exception_handler(exc, context)

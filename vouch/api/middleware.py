@@ -50,12 +50,9 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, ServiceUnavailable):  # logged where it was detected
-            return unavailable_response(request)
-        service = dependency_failure(exception)
-        if service is not None:
-            dependency_failure_log(logger, service, exception, f"{request.method} {request.path}")
-            return unavailable_response(request)
+        unavailable = outage_response(request, exception)
+        if unavailable is not None:
+            return unavailable
         if not request.path.startswith(API_PREFIX):
             return None
         logger.exception("Unhandled error on %s %s", request.method, request.path)
@@ -95,6 +92,20 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse | None:
+    """
+    The 503 for `exc` when it says a backing service does not answer (logged in one line
+    here, or already where ServiceUnavailable was raised); None for any other error.
+    """
+    if isinstance(exc, ServiceUnavailable):
+        return unavailable_response(request)
+    service = dependency_failure(exc)
+    if service is None:
+        return None
+    dependency_failure_log(logger, service, exc, f"{request.method} {request.path}")
+    return unavailable_response(request)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """
     `handler500`: a backing service that fails outside any view (a session saved on the way
@@ -103,8 +114,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from django.views import defaults
 
     failure = sys.exc_info()[1]
-    service = dependency_failure(failure) if failure is not None else None
-    if service is None:
-        return defaults.server_error(request)
-    dependency_failure_log(logger, service, failure, request.path)  # type: ignore[arg-type]
-    return unavailable_response(request)
+    unavailable = outage_response(request, failure) if failure is not None else None
+    return unavailable if unavailable is not None else defaults.server_error(request)
