@@ -137,3 +137,23 @@ def test_hit_all_from_fifty_threads_keeps_every_cap_on_postgresql():
     assert sum(1 for r in results if all(h.allowed for h in r)) == 5
     assert limiter.peek("x", limit=5, window=60) > 0
     assert limiter.hit("y", limit=50, window=60).count == 6
+
+
+def _admitted_in_a_burst(limiter: BaseLimiter) -> int:
+    # A cooldown of 1 and an hourly cap of 5, as step 1 has them: refused requests must not
+    # take the cap's slots even for a moment, or they crowd out the one the cooldown admits.
+    rules = [("burst:cooldown", 1, 60), ("burst:hour", 5, 3600)]
+    results = run_concurrently(lambda i: limiter.hit_all(rules), 40)
+    assert not [r for r in results if isinstance(r, BaseException)]
+    return sum(1 for hits in results if all(h.allowed for h in hits))
+
+
+def test_a_burst_admits_exactly_one_under_a_cooldown_on_redis(redis_url):
+    assert _admitted_in_a_burst(RedisLimiter(redis_url)) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_admits_exactly_one_under_a_cooldown_on_postgresql():
+    assert connection.vendor == "postgresql"
+    assert _admitted_in_a_burst(DatabaseLimiter()) == 1

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 
 from vouch.core import clock
@@ -49,6 +49,16 @@ def _seconds(ms: int) -> int:
 class BaseLimiter:
     def hit(self, key: str, *, limit: int, window: int) -> Hit:
         """Count one event under `key` if the limit admits it. A limit of 0 is off."""
+        return self.hit_all([(key, limit, window)])[0]
+
+    def hit_all(self, rules: Sequence[tuple[str, int, int]]) -> list[Hit]:
+        """
+        Count one event under every (key, limit, window) if every limit admits it, else under
+        none, atomically: no other request ever sees a count that is then taken back, so a
+        burst refused by one limit cannot crowd out the request another limit admits. One Hit
+        per rule, in the order given; a rule that would admit the event is `allowed` even when
+        another refused it. Keys must be distinct; a limit of 0 is off.
+        """
         raise NotImplementedError
 
     def release(self, key: str) -> None:
@@ -59,66 +69,35 @@ class BaseLimiter:
         """Without counting: 0 if an event would pass now, else the seconds to wait."""
         raise NotImplementedError
 
-    def hit_all(self, rules: Sequence[tuple[str, int, int]]) -> list[Hit]:
-        """
-        Count one event under every (key, limit, window), or under none: when any refuses,
-        what the others counted is given back. One hit per rule, in the order given.
-        """
-        hits = [self.hit(key, limit=limit, window=window) for key, limit, window in rules]
-        self._undo_unless_all(rules, hits)
-        return hits
 
-    def _undo_unless_all(self, rules: Sequence[tuple[str, int, int]], hits: list[Hit]) -> None:
-        if all(hit.allowed for hit in hits):
-            return
-        for (key, limit, window), hit in zip(rules, hits, strict=True):
-            if hit.allowed and limit > 0 and window > 0:
-                self.release(key)
+def _live(rules: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """The rules that are on, in key order (two batches sharing keys lock them alike)."""
+    live = sorted((rule for rule in rules if rule[1] > 0 and rule[2] > 0), key=lambda r: r[0])
+    if len({key for key, _limit, _window in live}) != len(live):
+        raise ValueError("hit_all needs distinct keys")
+    return live
+
+
+class _Refused(Exception):
+    """A rule of the batch refused: roll the batch's counts back."""
 
 
 class DatabaseLimiter(BaseLimiter):
-    def _sql(self) -> str:
-        table = connection.ops.quote_name(LimitCounter._meta.db_table)
-        key, start, count = (
-            connection.ops.quote_name(c) for c in ("key", "window_start_ms", "count")
-        )
-        # INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING: PostgreSQL and SQLite 3.35+.
-        # The row is locked for the statement, so concurrent hits queue and each sees the last.
-        return (
-            f"INSERT INTO {table} ({key}, {start}, {count}) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT ({key}) DO UPDATE SET "
-            f"{count} = CASE WHEN {table}.{start} <= %s THEN 1 ELSE {table}.{count} + 1 END, "
-            f"{start} = CASE WHEN {table}.{start} <= %s THEN %s ELSE {table}.{start} END "
-            f"WHERE {table}.{start} <= %s OR {table}.{count} < %s "
-            f"RETURNING {count}"
-        )
-
-    def hit(self, key: str, *, limit: int, window: int) -> Hit:
-        if limit <= 0 or window <= 0:
-            return ALLOWED
-        now = _now_ms()
-        expired_before = now - window * 1000
-        with connection.cursor() as cursor:
-            cursor.execute(
-                self._sql(), [key, now, expired_before, expired_before, now, expired_before, limit]
-            )
-            row = cursor.fetchone()
-        if row is not None:
-            return Hit(allowed=True, retry_after=0, count=int(row[0]))
-        started = LimitCounter.objects.values_list("window_start_ms", flat=True).get(key=key)
-        return Hit(allowed=False, retry_after=_seconds(started + window * 1000 - now), count=limit)
-
     def hit_all(self, rules: Sequence[tuple[str, int, int]]) -> list[Hit]:
-        # One statement for every rule: the same upsert as `hit`, with the window and the
-        # limit of each row picked by its key. Rows are written in key order, so two batches
-        # sharing keys lock them in the same order and cannot deadlock.
-        live = sorted((rule for rule in rules if rule[1] > 0 and rule[2] > 0), key=lambda r: r[0])
-        if len({key for key, _limit, _window in live}) != len(live):
-            raise ValueError("hit_all needs distinct keys")
-        counted: dict[str, int] = {}
+        # One upsert for every rule, with the window and the limit of each row picked by its
+        # key, in a transaction that is rolled back when a rule refused: the rows stay locked
+        # until then, so nobody sees the counts that are taken back.
+        live = _live(rules)
         now = _now_ms()
+        counted: dict[str, int] = {}
         if live:
-            counted = self._upsert_many(live, now)
+            try:
+                with transaction.atomic():
+                    counted = self._upsert_many(live, now)
+                    if len(counted) < len(live):
+                        raise _Refused
+            except _Refused:
+                pass
         hits = []
         for key, limit, window in rules:
             if limit <= 0 or window <= 0:
@@ -131,11 +110,12 @@ class DatabaseLimiter(BaseLimiter):
                 )
                 wait = _seconds(started + window * 1000 - now)
                 hits.append(Hit(allowed=False, retry_after=wait, count=limit))
-        if len(counted) < len(live):
-            LimitCounter.objects.filter(key__in=counted, count__gt=0).update(count=F("count") - 1)
         return hits
 
     def _upsert_many(self, rules: list[tuple[str, int, int]], now: int) -> dict[str, int]:
+        # INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING: PostgreSQL and SQLite 3.35+.
+        # Each row is locked for the statement, so concurrent hits queue and each sees the
+        # last; a row the WHERE refuses is not returned: that rule refused.
         table = connection.ops.quote_name(LimitCounter._meta.db_table)
         key, start, count = (
             connection.ops.quote_name(c) for c in ("key", "window_start_ms", "count")
@@ -176,19 +156,37 @@ class DatabaseLimiter(BaseLimiter):
         return _seconds(wait) if wait > 0 else 0
 
 
-_HIT_SCRIPT = """
-local limit, window, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local start = tonumber(redis.call('HGET', KEYS[1], 's'))
-if (not start) or start <= now - window then
-  redis.call('HSET', KEYS[1], 's', now, 'c', 1)
-  redis.call('PEXPIRE', KEYS[1], window)
-  return {1, 0, 1}
+# KEYS: the rules' keys; ARGV: now, then limit and window (ms) of each key. Every window is
+# judged first and counted only when all admit the event: all or nothing, atomic on the server.
+_HIT_ALL_SCRIPT = """
+local now = tonumber(ARGV[1])
+local starts, counts, admitted = {}, {}, true
+for i = 1, #KEYS do
+  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local start = tonumber(redis.call('HGET', KEYS[i], 's'))
+  if (not start) or start <= now - window then
+    starts[i], counts[i] = false, 0
+  else
+    starts[i], counts[i] = start, tonumber(redis.call('HGET', KEYS[i], 'c'))
+  end
+  if counts[i] >= limit then admitted = false end
 end
-local count = tonumber(redis.call('HGET', KEYS[1], 'c'))
-if count < limit then
-  return {1, 0, redis.call('HINCRBY', KEYS[1], 'c', 1)}
+local out = {}
+for i = 1, #KEYS do
+  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  if counts[i] >= limit then
+    out[i] = {0, starts[i] + window - now, counts[i]}
+  elseif not admitted then
+    out[i] = {1, 0, counts[i] + 1}
+  elseif not starts[i] then
+    redis.call('HSET', KEYS[i], 's', now, 'c', 1)
+    redis.call('PEXPIRE', KEYS[i], window)
+    out[i] = {1, 0, 1}
+  else
+    out[i] = {1, 0, redis.call('HINCRBY', KEYS[i], 'c', 1)}
+  end
 end
-return {0, start + window - now, count}
+return out
 """
 
 _RELEASE_SCRIPT = """
@@ -218,7 +216,7 @@ def _fails_closed(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class RedisLimiter(BaseLimiter):
-    """The same windows in Redis: one Lua script per hit, atomic on the server."""
+    """The same windows in Redis: one Lua script per batch of hits, atomic on the server."""
 
     def __init__(self, url: str, prefix: str | None = None) -> None:
         import redis
@@ -230,19 +228,27 @@ class RedisLimiter(BaseLimiter):
             socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
             socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
         )
-        self._hit = self.client.register_script(_HIT_SCRIPT)
+        self._hit_all = self.client.register_script(_HIT_ALL_SCRIPT)
         self._release = self.client.register_script(_RELEASE_SCRIPT)
 
     @_fails_closed
-    def hit(self, key: str, *, limit: int, window: int) -> Hit:
-        if limit <= 0 or window <= 0:
-            return ALLOWED
-        allowed, wait_ms, count = self._hit(
-            keys=[self.prefix + key], args=[limit, window * 1000, _now_ms()]
-        )
-        if allowed:
-            return Hit(allowed=True, retry_after=0, count=int(count))
-        return Hit(allowed=False, retry_after=_seconds(int(wait_ms)), count=int(count))
+    def hit_all(self, rules: Sequence[tuple[str, int, int]]) -> list[Hit]:
+        live = _live(rules)
+        answers: dict[str, Hit] = {}
+        if live:
+            args: list[int] = [_now_ms()]
+            for _key, limit, window in live:
+                args += [limit, window * 1000]
+            keys = [self.prefix + key for key, _limit, _window in live]
+            for (key, _limit, _window), (allowed, wait_ms, count) in zip(
+                live, self._hit_all(keys=keys, args=args), strict=True
+            ):
+                answers[key] = (
+                    Hit(allowed=True, retry_after=0, count=int(count))
+                    if allowed
+                    else Hit(allowed=False, retry_after=_seconds(int(wait_ms)), count=int(count))
+                )
+        return [answers.get(key, ALLOWED) for key, _limit, _window in rules]
 
     @_fails_closed
     def release(self, key: str) -> None:
