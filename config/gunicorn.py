@@ -26,6 +26,10 @@ access_log_format = (
 )
 
 
+# Request lines up to gunicorn's maximum (8 KiB, as nginx's default buffers) reach the
+# application, so a long query string gets the API's JSON 400 rather than gunicorn's HTML 414.
+limit_request_line = 8190
+
 # gunicorn's own lines (the access log, "Booting worker ...") go through the same formats and
 # the same secret filter as the application's: with LOG_FORMAT=json every line on stderr and
 # stdout is JSON, and a callback path never shows its secret.

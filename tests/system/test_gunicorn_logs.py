@@ -1,4 +1,7 @@
-"""gunicorn with config/gunicorn.py and LOG_FORMAT=json: every line is JSON, with the request id."""
+"""
+gunicorn with config/gunicorn.py: with LOG_FORMAT=json every line is JSON with the request id,
+and long request lines reach the application.
+"""
 
 from __future__ import annotations
 
@@ -48,3 +51,18 @@ def test_every_line_is_json_access_lines_carry_the_request_id_and_no_secret(tmp_
     assert any("/api/delivery/smsru/status/" in r["message"] for r in access)
     assert CALLBACK_SECRET not in "\n".join(lines)
     assert any(r["logger"] == "gunicorn.error" for r in records)
+
+
+def test_a_long_query_string_gets_the_apis_json_not_gunicorns_414(tmp_path):
+    env = server_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONWARNINGS="ignore")
+    with tempfile.TemporaryFile("w+") as log:
+        server = Gunicorn(env, log, workers=1, extra_args=["--config", "config/gunicorn.py"])
+        try:
+            server.wait_healthy()
+            query = "page_size=" + "9" * 6000  # a request line well over gunicorn's default 4094
+            status, headers, body = request(server.base, "GET", f"/api/users/profile/?{query}")
+        finally:
+            server.stop()
+    assert status == 401
+    assert headers["Content-Type"].startswith("application/json")
+    assert body["code"] == "not_authenticated"
