@@ -180,9 +180,14 @@ OTP_SENDS_PER_IP_HOUR = env.int("OTP_SENDS_PER_IP_HOUR", default=20)
 OTP_SENDS_GLOBAL_HOUR = env.int("OTP_SENDS_GLOBAL_HOUR", default=1000)
 OTP_FAILURES_PER_PHONE_DAY = env.int("OTP_FAILURES_PER_PHONE_DAY", default=20)
 OTP_VERIFIES_PER_IP_HOUR = env.int("OTP_VERIFIES_PER_IP_HOUR", default=100)
+# Per-IP limits count an IPv6 client by this many leading bits of its address (a /64 is what
+# one host or home is usually given); IPv4 addresses count one by one.
+OTP_IPV6_PREFIX = env.int("OTP_IPV6_PREFIX", default=64)
 OTP_ALLOWED_REGIONS = [r.strip().upper() for r in env.list("OTP_ALLOWED_REGIONS", default=[])]
 if not 4 <= OTP_CODE_LENGTH <= 10:
     raise ImproperlyConfigured("OTP_CODE_LENGTH must be between 4 and 10.")
+if not 1 <= OTP_IPV6_PREFIX <= 128:
+    raise ImproperlyConfigured("OTP_IPV6_PREFIX must be between 1 and 128.")
 if OTP_DEFAULT_CHANNEL not in OTP_CHANNELS:
     raise ImproperlyConfigured("OTP_DEFAULT_CHANNEL must be one of OTP_CHANNELS.")
 if set(OTP_CHANNELS) - {"sms", "email"}:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from vouch.core.requests import client_ip
+from vouch.core.requests import client_ip, ip_bucket
 
 
 def make_request(**meta):
@@ -47,3 +47,24 @@ def test_x_real_ip_and_forwarded_are_ignored(settings, count):
     )
     assert client_ip(spoofed) == client_ip(plain)
     assert client_ip(spoofed) != "9.9.9.9"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "ip", "bucket"),
+    [
+        (64, "2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        (64, "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        (56, "2001:db8:1:2ff::1", "2001:db8:1:200::/56"),
+        (128, "2001:db8::1", "2001:db8::1/128"),
+        (64, "203.0.113.7", "203.0.113.7"),
+        (64, "::ffff:203.0.113.7", "203.0.113.7"),
+    ],
+)
+def test_ip_bucket_counts_ipv6_by_prefix(settings, prefix, ip, bucket):
+    settings.OTP_IPV6_PREFIX = prefix
+    assert ip_bucket(ip) == bucket
+
+
+def test_ip_bucket_keeps_neighbouring_ipv6_networks_apart(settings):
+    settings.OTP_IPV6_PREFIX = 64
+    assert ip_bucket("2001:db8:1:2::1") != ip_bucket("2001:db8:1:3::1")

@@ -145,3 +145,21 @@ def test_concurrent_sends_from_many_processes_respect_the_global_budget(settings
     passed = [r for r in results if r is None]
     assert len(passed) == 5
     assert all(isinstance(r, Throttled) for r in results if r is not None)
+
+
+def test_ipv6_clients_of_one_network_share_the_per_ip_cap(settings):
+    settings.OTP_SENDS_PER_IP_HOUR = 2
+    settings.OTP_IPV6_PREFIX = 64
+    policies.send_permit(phone="+79990000601", ip="2001:db8:7:1::1")
+    policies.send_permit(phone="+79990000602", ip="2001:db8:7:1:ffff::2")
+    assert refused(policies.send_permit, phone="+79990000603", ip="2001:db8:7:1:1234::9") == 3600
+    policies.send_permit(phone="+79990000603", ip="2001:db8:7:2::1")  # another network
+
+
+def test_ipv6_clients_of_one_network_share_the_verify_cap(settings):
+    settings.OTP_VERIFIES_PER_IP_HOUR = 1
+    with policies.guess(phone="+79990000611", ip="2001:db8:8:1::1"):
+        pass
+    with pytest.raises(Throttled):
+        with policies.guess(phone="+79990000612", ip="2001:db8:8:1::abcd"):
+            pass

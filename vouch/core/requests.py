@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +26,26 @@ def client_ip(request: HttpRequest) -> str:
     if len(entries) < trusted:
         return remote
     return entries[-trusted]
+
+
+def ip_bucket(ip: str) -> str:
+    """
+    The key per-IP limits count `ip` under: an IPv4 address as it is, an IPv6 address by its
+    network prefix (OTP_IPV6_PREFIX bits, default 64: what one host or home is usually given),
+    so that a client cannot get a fresh allowance from every address of its own network. An
+    IPv4-mapped IPv6 address counts as the IPv4 address it carries. The audit trail keeps the
+    full address; only the limits use this.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        prefix = settings.OTP_IPV6_PREFIX
+        return str(ipaddress.IPv6Network((address, prefix), strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)

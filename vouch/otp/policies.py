@@ -14,6 +14,7 @@ from django.conf import settings
 
 from vouch.core.errors import Throttled
 from vouch.core.limiter import Hit, get_limiter
+from vouch.core.requests import ip_bucket
 
 HOUR = 3600
 DAY = 86400
@@ -36,7 +37,9 @@ def _send_limits(phone: str, ip: str | None) -> list[Limit]:
     ]
     if ip:
         limits.append(
-            Limit("ip_hour", f"otp:send:ip-hour:{ip}", settings.OTP_SENDS_PER_IP_HOUR, HOUR)
+            Limit(
+                "ip_hour", f"otp:send:ip-hour:{ip_bucket(ip)}", settings.OTP_SENDS_PER_IP_HOUR, HOUR
+            )
         )
     return limits
 
@@ -120,7 +123,10 @@ def guess(*, phone: str, ip: str | None) -> Iterator[Guess]:
     limits = [lock]
     if ip:
         ip_limit = Limit(
-            "verify_ip_hour", f"otp:verify:ip-hour:{ip}", settings.OTP_VERIFIES_PER_IP_HOUR, HOUR
+            "verify_ip_hour",
+            f"otp:verify:ip-hour:{ip_bucket(ip)}",
+            settings.OTP_VERIFIES_PER_IP_HOUR,
+            HOUR,
         )
         limits.insert(0, ip_limit)
     lock_hit = _hit_all(limits)[-1]
