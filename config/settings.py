@@ -170,6 +170,9 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 # --- one-time codes (SECURITY.md) -----------------------------------------------------------
 OTP_CHANNELS = [c.strip().lower() for c in env.list("OTP_CHANNELS", default=["sms", "email"])]
 OTP_DEFAULT_CHANNEL = env.str("OTP_DEFAULT_CHANNEL", default="sms").lower()
+# true: a code by e-mail may create the account of a phone nobody has proven (the original
+# system's behaviour); the phone stays unproven until a code sent to it is used.
+OTP_EMAIL_SIGNUP = env.bool("OTP_EMAIL_SIGNUP", default=False)
 OTP_CODE_LENGTH = env.int("OTP_CODE_LENGTH", default=6)
 OTP_TTL = env.int("OTP_TTL", default=300)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
@@ -276,7 +279,7 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "vouch.accounts.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

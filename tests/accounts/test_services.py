@@ -13,7 +13,6 @@ from vouch.accounts.models import User
 from vouch.accounts.services import (
     user_create,
     user_delete,
-    user_email_confirm,
     user_get_or_create,
     user_update,
 )
@@ -154,10 +153,14 @@ def test_user_update_ignores_fields_it_does_not_own(user):
     assert user.referrals_count == 0
 
 
-def test_user_email_confirm_marks_the_address_verified(user):
-    user_email_confirm(user=user, email="proved@example.com")
-    user.refresh_from_db()
-    assert (user.email, user.email_verified) == ("proved@example.com", True)
+def test_user_get_or_create_creates_with_the_proofs_given():
+    user, created = user_get_or_create(
+        phone=new_phone(), email="a@example.com", email_verified=True
+    )
+    assert created
+    assert (user.email, user.email_verified, user.phone_verified) == ("a@example.com", True, False)
+    proven, _ = user_get_or_create(phone=new_phone(), phone_verified=True)
+    assert proven.phone_verified
 
 
 # --- user_delete ------------------------------------------------------------------------------

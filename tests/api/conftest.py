@@ -26,6 +26,7 @@ LOGOUT = "/api/users/logout/"
 PROFILE_KEYS = {
     "id",
     "phone",
+    "phone_verified",
     "email",
     "email_verified",
     "invite_code",
@@ -42,6 +43,7 @@ REFERRAL_KEYS = {"id", "phone", "date_joined", "activated_at"}
 USER_KEYS = {
     "id",
     "phone",
+    "phone_verified",
     "email",
     "email_verified",
     "invite_code",

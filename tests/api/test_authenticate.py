@@ -109,7 +109,8 @@ def test_step1_email_channel_needs_an_email(api, sms_outbox):
     assert mail.outbox == []
 
 
-def test_step1_email_channel_sends_the_code_by_email(api, sms_outbox):
+def test_step1_email_channel_sends_the_code_by_email(api, sms_outbox, make_user):
+    make_user(phone=PHONE, email="alice@example.com", email_verified=True)
     response = api.post(
         AUTHENTICATE,
         {"phone": PHONE, "channel": "email", "email": "alice@example.com"},

@@ -164,6 +164,7 @@ def test_step1_never_stores_the_full_phone_number(web, sms_outbox):
 
 def test_step1_by_email_records_the_email_channel(web, settings):
     settings.OTP_CHANNELS = ["sms", "email"]
+    settings.OTP_EMAIL_SIGNUP = True  # the phone has no account yet
     response = step1(web, channel="email", email="someone@example.com")
     assert response.status_code == 200, response.content
     assert len(mail.outbox) == 1
@@ -171,6 +172,15 @@ def test_step1_by_email_records_the_email_channel(web, settings):
     sent = only(Kind.CODE_SENT)
     assert sent.outcome == "email"
     assert sent.phone == MASKED
+
+
+def test_step1_by_email_for_an_address_not_on_the_account_records_it_withheld(web, settings):
+    settings.OTP_CHANNELS = ["sms", "email"]
+    response = step1(web, channel="email", email="someone@example.com")
+    assert response.status_code == 200, response.content
+    assert mail.outbox == []
+    assert only(Kind.CODE_WITHHELD).outcome == "email_not_on_account"
+    assert not AuthEvent.objects.filter(kind=Kind.CODE_SENT).exists()
 
 
 def test_step1_for_a_test_number_records_code_sent_as_test_number(web, settings, sms_outbox):

@@ -306,6 +306,7 @@ def test_the_web_writes_the_same_audit_events(client, sms_outbox):
 
 def test_an_email_code_when_both_channels_are_on(client, settings, mailoutbox):
     settings.OTP_CHANNELS = ["sms", "email"]
+    settings.OTP_EMAIL_SIGNUP = True
     page = html(client.get("/login/"))
     assert 'name="channel"' in page and 'name="email"' in page
 

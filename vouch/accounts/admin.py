@@ -37,7 +37,7 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
     add_fieldsets = ((None, {"fields": ("phone", "email", "is_staff", "password")}),)
     fieldsets = (
-        (None, {"fields": ("phone", "password")}),
+        (None, {"fields": ("phone", "phone_verified", "password")}),
         (_("Contact"), {"fields": ("email", "email_verified")}),
         (
             _("Invitations"),
@@ -56,6 +56,7 @@ class UserAdmin(DjangoUserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     readonly_fields = (
+        "phone_verified",
         "invite_code",
         "activated_invite_code",
         "invited_by",
@@ -67,6 +68,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_display = (
         "phone",
+        "phone_verified",
         "email",
         "invite_code",
         "activated_invite_code",
@@ -75,7 +77,7 @@ class UserAdmin(DjangoUserAdmin):
         "is_staff",
         "date_joined",
     )
-    list_filter = ("is_staff", "is_active", "email_verified")
+    list_filter = ("is_staff", "is_active", "phone_verified", "email_verified")
     search_fields = ("phone", "email", "invite_code", "activated_invite_code")
     ordering = ("-date_joined",)
     filter_horizontal = ("groups",)

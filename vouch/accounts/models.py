@@ -7,6 +7,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -29,6 +30,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person, known by a phone number; signs in with one-time codes (staff also by password)."""
 
     phone = PhoneNumberField(_("phone"), unique=True)
+    # A code that reached the phone (SMS, Telegram) proves it; a code sent by e-mail proves
+    # only the address. Whoever proves the phone owns the account (`user_phone_prove`).
+    phone_verified = models.BooleanField(_("phone verified"), default=False)
     email = models.EmailField(_("e-mail"), blank=True, default="")
     email_verified = models.BooleanField(_("e-mail verified"), default=False)
 
@@ -51,6 +55,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Sessions and access tokens that started before this moment no longer work.
+    sessions_revoked_at = models.DateTimeField(_("signed out everywhere at"), null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -81,6 +87,18 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return str(self.phone)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django's hash of the password field, which every session carries and checks; after
+        # `sessions_revoked_at` is set it covers that moment too, so older sessions end.
+        if self.sessions_revoked_at is None:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+        return salted_hmac(
+            "vouch.accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.sessions_revoked_at.timestamp()}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class SignIn(models.Model):

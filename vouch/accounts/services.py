@@ -9,7 +9,8 @@ from django.db.models import F
 
 from vouch.accounts import signals
 from vouch.accounts.errors import PhoneTaken
-from vouch.accounts.models import User
+from vouch.accounts.models import SignIn, User
+from vouch.core import clock
 from vouch.core.codes import generate_invite_code
 from vouch.core.requests import NO_ORIGIN, Origin
 
@@ -26,6 +27,7 @@ def user_create(
     is_active: bool = True,
     is_superuser: bool = False,
     email_verified: bool = False,
+    phone_verified: bool = False,
     actor: User | None = None,
     origin: Origin = NO_ORIGIN,
 ) -> User:
@@ -40,6 +42,7 @@ def user_create(
             phone=phone,
             email=email,
             email_verified=email_verified,
+            phone_verified=phone_verified,
             is_staff=is_staff,
             is_active=is_active,
             is_superuser=is_superuser,
@@ -61,13 +64,24 @@ def user_create(
     raise RuntimeError("Could not draw a free invite code; the code space may be exhausted.")
 
 
-def user_get_or_create(*, phone: str) -> tuple[User, bool]:
-    """Return the user with this phone, creating them (once, even under concurrency)."""
+def user_get_or_create(
+    *, phone: str, email: str = "", email_verified: bool = False, phone_verified: bool = False
+) -> tuple[User, bool]:
+    """
+    Return the user with this phone, creating them (once, even under concurrency) with the
+    given address and proofs; an existing user is returned as they are.
+    """
     user = User.objects.filter(phone=phone).first()
     if user is not None:
         return user, False
     try:
-        return user_create(phone=phone), True
+        created = user_create(
+            phone=phone,
+            email=email,
+            email_verified=email_verified,
+            phone_verified=phone_verified,
+        )
+        return created, True
     except PhoneTaken:
         return User.objects.get(phone=phone), False
 
@@ -100,10 +114,30 @@ def user_update(
 
 
 @transaction.atomic
-def user_email_confirm(*, user: User, email: str) -> User:
-    """Record an e-mail address the user has just proved they read (a code reached it)."""
-    User.objects.filter(pk=user.pk).update(email=email, email_verified=True)
-    user.email, user.email_verified = email, True
+def user_phone_prove(*, user: User, origin: Origin = NO_ORIGIN) -> User:
+    """
+    Record that the person signing in now received a code on the account's phone.
+
+    Whoever proves the phone owns the account. The first proof of a phone that was never
+    proven (an account made by e-mail, by staff, or before phones were tracked) ends every
+    other way in: all sessions, access and refresh tokens of the account stop working, and
+    its e-mail address, which this person did not prove, is detached. Concurrent proofs
+    revoke once.
+    """
+    if user.phone_verified:
+        return user
+    now = clock.now()
+    proven = User.objects.filter(pk=user.pk, phone_verified=False).update(
+        phone_verified=True, email="", email_verified=False, sessions_revoked_at=now
+    )
+    if not proven:
+        user.refresh_from_db()
+        return user
+    SignIn.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    detached = bool(user.email)
+    user.phone_verified, user.email, user.email_verified = True, "", False
+    user.sessions_revoked_at = now
+    signals.phone_proven.send(sender=User, user=user, origin=origin, email_detached=detached)
     return user
 
 

@@ -13,3 +13,5 @@ user_updated = Signal()  # + actor, fields (names of the changed fields)
 user_deleted = Signal()  # user=None (the row is gone) + user_id, phone (E.164), actor
 refresh_token_reused = Signal()  # a used refresh token came back: its sign-in is revoked
 signed_out = Signal()
+# The phone was proven for the first time and every other session revoked; + email_detached
+phone_proven = Signal()

@@ -26,12 +26,16 @@ from vouch.core import clock
 from vouch.core.requests import NO_ORIGIN, Origin
 
 SIGN_IN_CLAIM = "sid"
+# When the refresh token was issued, in milliseconds; its access tokens carry it too, so an
+# account's `sessions_revoked_at` can refuse every token issued before it (authentication.py).
+ISSUED_MS_CLAIM = "iat_ms"
 
 
 def _refresh_token_issue(*, user: User, sign_in_id: str, exp: int | None = None) -> RefreshToken:
     token = RefreshToken()
     token[api_settings.USER_ID_CLAIM] = user.pk
     token[SIGN_IN_CLAIM] = sign_in_id
+    token[ISSUED_MS_CLAIM] = int(clock.now().timestamp() * 1000)
     if exp is not None:
         token["exp"] = exp  # the chain's expiry is absolute: rotation never extends it
     OutstandingToken.objects.create(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -217,6 +218,13 @@ _RETRY_AFTER = {
     "required": True,
     "description": "Whole seconds until a retry can pass.",
 }
+
+
+class VouchJWTScheme(SimpleJWTScheme):
+    """Our bearer authentication is simplejwt's plus one check: the same scheme."""
+
+    target_class = "vouch.accounts.authentication.JWTAuthentication"
+
 
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     "jwtAuth": {

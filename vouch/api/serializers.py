@@ -112,6 +112,9 @@ class ProfileSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     phone = serializers.CharField()
+    phone_verified = serializers.BooleanField(
+        help_text=_("A code sent to this phone has been used: the phone is proven.")
+    )
     email = serializers.CharField()
     email_verified = serializers.BooleanField()
     invite_code = serializers.CharField()
@@ -179,6 +182,7 @@ class UserSerializer(serializers.ModelSerializer):
         fields = (
             "id",
             "phone",
+            "phone_verified",
             "email",
             "email_verified",
             "invite_code",

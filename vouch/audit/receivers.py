@@ -64,3 +64,16 @@ def _token_reused(sender: Any, *, user: Any, origin: Any = NO_ORIGIN, **kw: Any)
 @receiver(signals.signed_out)
 def _signed_out(sender: Any, *, user: Any, origin: Any = NO_ORIGIN, **kw: Any) -> None:
     audit_record(Kind.LOGGED_OUT, user=user, origin=origin)
+
+
+@receiver(signals.phone_proven)
+def _phone_proven(
+    sender: Any, *, user: Any, email_detached: bool, origin: Any = NO_ORIGIN, **kw: Any
+) -> None:
+    audit_record(
+        Kind.PHONE_PROVEN,
+        user=user,
+        origin=origin,
+        outcome="sessions_revoked",
+        detail={"email_detached": email_detached},
+    )

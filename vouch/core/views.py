@@ -11,8 +11,8 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from vouch.accounts.authentication import JWTAuthentication
 from vouch.core.metrics import metrics_exposition
 
 

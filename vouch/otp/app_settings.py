@@ -33,6 +33,10 @@ def default_channel() -> str:
     return str(settings.OTP_DEFAULT_CHANNEL)
 
 
+def email_signup() -> bool:
+    return bool(settings.OTP_EMAIL_SIGNUP)
+
+
 def allowed_regions() -> list[str]:
     return list(settings.OTP_ALLOWED_REGIONS)
 

@@ -36,10 +36,7 @@ class NoActiveCode(ApplicationError):
 
 class EmailMismatch(ApplicationError):
     code = "email_mismatch"
-    message = _(
-        "This account signs in by e-mail only at the address it has on record. "
-        "Use that address or sign in by SMS."
-    )
+    message = _("This e-mail address does not sign in to this phone number. Sign in by SMS.")
 
 
 class UserInactive(ApplicationError):

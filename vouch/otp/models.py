@@ -12,6 +12,8 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", _("sent")
     FAILED = "failed", _("failed")
     TEST = "test", _("test number, not sent")
+    # A code for an e-mail address that does not sign in to the phone's account: never sent.
+    WITHHELD = "withheld", _("withheld, not sent")
 
 
 class Challenge(models.Model):

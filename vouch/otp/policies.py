@@ -6,15 +6,19 @@ would pass, and gives back what it had already counted under the other limits.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 
-from vouch.core.errors import Throttled
+from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.core.limiter import Hit, get_limiter
 from vouch.core.requests import ip_bucket
+
+logger = logging.getLogger(__name__)
 
 HOUR = 3600
 DAY = 86400
@@ -28,17 +32,41 @@ class Limit:
     window: int
 
 
-def _send_limits(phone: str, ip: str | None) -> list[Limit]:
+def _destination_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def _send_limits(phone: str, ip: str | None, email: str = "") -> list[Limit]:
+    """The user's own send limits: per phone, per e-mail address (the same numbers), per IP."""
     limits = [
         Limit("cooldown", f"otp:send:cooldown:{phone}", 1, settings.OTP_RESEND_COOLDOWN),
         Limit(
             "phone_hour", f"otp:send:phone-hour:{phone}", settings.OTP_SENDS_PER_PHONE_HOUR, HOUR
         ),
     ]
+    if email:
+        address = _destination_key(email)
+        limits += [
+            Limit(
+                "email_cooldown",
+                f"otp:send:cooldown:email:{address}",
+                1,
+                settings.OTP_RESEND_COOLDOWN,
+            ),
+            Limit(
+                "email_hour",
+                f"otp:send:email-hour:{address}",
+                settings.OTP_SENDS_PER_PHONE_HOUR,
+                HOUR,
+            ),
+        ]
     if ip:
         limits.append(
             Limit(
-                "ip_hour", f"otp:send:ip-hour:{ip_bucket(ip)}", settings.OTP_SENDS_PER_IP_HOUR, HOUR
+                "ip_hour",
+                f"otp:send:ip-hour:{ip_bucket(ip)}",
+                settings.OTP_SENDS_PER_IP_HOUR,
+                HOUR,
             )
         )
     return limits
@@ -48,13 +76,26 @@ def _global_send_limit() -> Limit:
     return Limit("global_hour", "otp:send:global-hour", settings.OTP_SENDS_GLOBAL_HOUR, HOUR)
 
 
-def _failures_limit(phone: str) -> Limit:
-    return Limit(
-        "phone_locked",
-        f"otp:verify:failures-day:{phone}",
-        settings.OTP_FAILURES_PER_PHONE_DAY,
-        DAY,
-    )
+def _failures_limits(phone: str, email: str = "") -> list[Limit]:
+    """The daily caps on wrong codes: the phone's, and the e-mail address's for e-mail codes."""
+    limits = [
+        Limit(
+            "phone_locked",
+            f"otp:verify:failures-day:{phone}",
+            settings.OTP_FAILURES_PER_PHONE_DAY,
+            DAY,
+        )
+    ]
+    if email:
+        limits.append(
+            Limit(
+                "email_locked",
+                f"otp:verify:failures-day:email:{_destination_key(email)}",
+                settings.OTP_FAILURES_PER_PHONE_DAY,
+                DAY,
+            )
+        )
+    return limits
 
 
 def _hit_all(limits: list[Limit]) -> list[Hit]:
@@ -66,30 +107,45 @@ def _hit_all(limits: list[Limit]) -> list[Hit]:
     return hits
 
 
-def _refuse_if_locked(phone: str) -> None:
-    lock = _failures_limit(phone)
-    wait = get_limiter().peek(lock.key, limit=lock.limit, window=lock.window)
-    if wait:
-        raise Throttled(wait, scope=lock.scope)
-
-
-def send_permit(*, phone: str, ip: str | None) -> None:
+def _give_back(limits: list[Limit]) -> None:
     """
-    Count a send to `phone` from `ip`: resend cooldown, hourly caps per phone and per IP,
-    and the global hourly budget. A phone locked by failed codes is refused too.
-    """
-    _refuse_if_locked(phone)
-    _hit_all([*_send_limits(phone, ip), _global_send_limit()])
-
-
-def send_refund(*, phone: str, ip: str | None) -> None:
-    """
-    The provider did not take the message: give the user back their quota. The global budget
-    keeps the count, since a refused send may still cost money (SMS pumping).
+    Give back one event under each limit: the work it was counted for did not happen. A store
+    that does not answer keeps the count (its own failure is the caller's answer already).
     """
     limiter = get_limiter()
-    for limit in _send_limits(phone, ip):
-        limiter.release(limit.key)
+    try:
+        for limit in limits:
+            limiter.release(limit.key)
+    except (ServiceUnavailable, DatabaseError):
+        logger.warning("Could not give back %d limit events", len(limits))
+
+
+def _refuse_if_locked(phone: str, email: str = "") -> None:
+    for lock in _failures_limits(phone, email):
+        wait = get_limiter().peek(lock.key, limit=lock.limit, window=lock.window)
+        if wait:
+            raise Throttled(wait, scope=lock.scope)
+
+
+def send_permit(*, phone: str, ip: str | None, email: str = "") -> None:
+    """
+    Count a send to `phone` (and to `email` for a code by e-mail) from `ip`: resend cooldowns
+    and hourly caps per phone, per address and per IP, and the global hourly budget. A phone
+    or address locked by failed codes is refused too.
+    """
+    _refuse_if_locked(phone, email)
+    _hit_all([*_send_limits(phone, ip, email), _global_send_limit()])
+
+
+def send_refund(*, phone: str, ip: str | None, email: str = "", budget: bool = False) -> None:
+    """
+    Give the user back what `send_permit` counted. When the provider refused the message the
+    global budget keeps its count, since a refused send may still cost money (SMS pumping);
+    with `budget`, nothing at all was handed over (the request failed before), and it is
+    given back too.
+    """
+    limits = _send_limits(phone, ip, email)
+    _give_back([*limits, _global_send_limit()] if budget else limits)
 
 
 @dataclass
@@ -112,15 +168,16 @@ class Guess:
 
 
 @contextmanager
-def guess(*, phone: str, ip: str | None) -> Iterator[Guess]:
+def guess(*, phone: str, ip: str | None, email: str = "") -> Iterator[Guess]:
     """
-    Admit one verification, or raise Throttled: verifies per IP per hour, and the daily cap
-    on wrong codes per phone. The cap's slot is taken before the code is compared, so any
-    number of simultaneous wrong guesses stays within it; a guess that turns out not to be
-    wrong gives its slot back.
+    Admit one verification, or raise Throttled: verifies per IP per hour, and the daily caps
+    on wrong codes per phone (and per address, for a code sent by e-mail). A cap's slot is
+    taken before the code is compared, so any number of simultaneous wrong guesses stays
+    within it; a guess that turns out not to be wrong gives its slot back, and a request that
+    fails on a dependency gives back everything it counted.
     """
-    lock = _failures_limit(phone)
-    limits = [lock]
+    locks = _failures_limits(phone, email)
+    limits = list(locks)
     if ip:
         ip_limit = Limit(
             "verify_ip_hour",
@@ -129,10 +186,19 @@ def guess(*, phone: str, ip: str | None) -> Iterator[Guess]:
             HOUR,
         )
         limits.insert(0, ip_limit)
-    lock_hit = _hit_all(limits)[-1]
-    current = Guess(phone=phone, failures=lock_hit.count, cap=lock.limit)
+    hits = _hit_all(limits)
+    phone_hit = hits[limits.index(locks[0])]
+    current = Guess(phone=phone, failures=phone_hit.count, cap=locks[0].limit)
+    failed = False
     try:
         yield current
+    except ApplicationError:
+        raise
+    except Exception:
+        failed = True
+        raise
     finally:
-        if not current.wrong:
-            get_limiter().release(lock.key)
+        if failed:
+            _give_back(limits)
+        elif not current.wrong:
+            _give_back(locks)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 
 from vouch.accounts.models import User
-from vouch.accounts.services import user_email_confirm, user_get_or_create
+from vouch.accounts.services import user_get_or_create, user_phone_prove
 from vouch.audit.models import Kind
 from vouch.audit.services import audit_record
 from vouch.core import clock
@@ -84,6 +84,21 @@ def _code_message(
     return message
 
 
+def _email_signs_in(*, phone: str, email: str) -> bool:
+    """
+    Whether a code sent to `email` may sign in to `phone`'s account: the account has this
+    address, verified; or there is no account and OTP_EMAIL_SIGNUP lets the e-mail create one.
+    """
+    account = User.objects.filter(phone=phone).values("email", "email_verified").first()
+    if account is None:
+        return app_settings.email_signup()
+    return bool(account["email_verified"]) and _same_address(account["email"], email)
+
+
+def _same_address(one: str, other: str) -> bool:
+    return one.strip().lower() == other.strip().lower()
+
+
 def challenge_request(
     *,
     phone: str,
@@ -96,31 +111,80 @@ def challenge_request(
     """
     Send a fresh code to `phone` (by SMS) or to `email`, replacing any earlier code.
 
-    The answer does not depend on whether the phone has an account. Raise RegionNotAllowed,
-    Throttled (the limits of `policies`) or DeliveryFailed; a code that could not be delivered
-    can never sign in.
+    The answer does not depend on whether the phone has an account, nor on whether `email`
+    may sign in to it: a code for an address that may not is withheld (never sent, and no
+    code it could carry signs in), with the same answer and the same limits counted. Raise
+    RegionNotAllowed, Throttled (the limits of `policies`) or DeliveryFailed; a code that
+    could not be delivered can never sign in. A request that fails on the way (the database
+    stops) gives back every limit it counted.
     """
+    by_email = channel == Channel.EMAIL
+    limited_email = email if by_email else ""
     try:
         allowed = app_settings.allowed_regions()
         if allowed and phone_region(phone) not in allowed:
             raise RegionNotAllowed()
-        policies.send_permit(phone=phone, ip=origin.ip)
+        policies.send_permit(phone=phone, ip=origin.ip, email=limited_email)
     except ApplicationError as refusal:
         audit_record(Kind.CODE_REFUSED, phone=phone, origin=origin, outcome=_outcome(refusal))
         raise
 
+    try:
+        message = _challenge_create(
+            phone=phone,
+            channel=channel,
+            email=email,
+            invite_code=invite_code,
+            origin=origin,
+            language=language,
+        )
+    except Exception:
+        policies.send_refund(phone=phone, ip=origin.ip, email=limited_email, budget=True)
+        raise
+    if message is not None:
+        status = Message.objects.values_list("status", flat=True).get(pk=message.pk)
+        if status == MessageStatus.FAILED:
+            # The outcome (challenge unusable, quota refunded, audit) was recorded as it
+            # happened, by `challenge_delivery_update`; the caller learns it here.
+            raise DeliveryFailed()
+    logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
+
+    test_code = app_settings.test_numbers().get(phone)
+    masked = mask_email(email) if by_email else mask_phone(phone)
+    return CodeRequested(
+        phone=phone,
+        channel=channel,
+        destination=masked,
+        code_length=len(test_code) if test_code else app_settings.code_length(),
+        expires_in=app_settings.ttl(),
+        resend_in=app_settings.resend_cooldown(),
+    )
+
+
+def _challenge_create(
+    *, phone: str, channel: str, email: str, invite_code: str, origin: Origin, language: str
+) -> Message | None:
+    """Write the challenge, its message (unless withheld) and the audit lines; one commit."""
+    by_email = channel == Channel.EMAIL
+    withheld = by_email and not _email_signs_in(phone=phone, email=email)
     test_code = app_settings.test_numbers().get(phone)
     code = test_code or code_generate(app_settings.code_length())
+    if test_code:
+        delivery = DeliveryStatus.TEST
+    elif withheld:
+        delivery = DeliveryStatus.WITHHELD
+    else:
+        delivery = DeliveryStatus.PENDING
     now = clock.now()
     expires_at = now + timedelta(seconds=app_settings.ttl())
-    destination = email if channel == Channel.EMAIL else phone
+    destination = email if by_email else phone
     salt = salt_generate()
-    # The message, the challenge and the audit line are written together (one commit); the
+    # The message, the challenge and the audit lines are written together (one commit); the
     # message is handed to the task queue once they are, and with the immediate task backend
     # it is sent by the time the block ends.
     with transaction.atomic():
         message = None
-        if not test_code:
+        if delivery == DeliveryStatus.PENDING:
             message = _code_message(
                 channel=channel,
                 destination=destination,
@@ -142,33 +206,25 @@ def challenge_request(
             user_agent=origin.user_agent,
             language=language,
             message=message,
-            delivery_status=DeliveryStatus.TEST if test_code else DeliveryStatus.PENDING,
+            delivery_status=delivery,
         )
         audit_record(Kind.CODE_REQUESTED, phone=phone, origin=origin, outcome=channel)
         if test_code:
             audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome="test_number")
-    if message is not None:
-        status = Message.objects.values_list("status", flat=True).get(pk=message.pk)
-        if status == MessageStatus.FAILED:
-            # The outcome (challenge unusable, quota refunded, audit) was recorded as it
-            # happened, by `challenge_delivery_update`; the caller learns it here.
-            raise DeliveryFailed()
-    logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
-
-    masked = mask_email(email) if channel == Channel.EMAIL else mask_phone(phone)
-    return CodeRequested(
-        phone=phone,
-        channel=channel,
-        destination=masked,
-        code_length=len(code) if test_code else app_settings.code_length(),
-        expires_in=app_settings.ttl(),
-        resend_in=app_settings.resend_cooldown(),
-    )
+        elif withheld:
+            audit_record(
+                Kind.CODE_WITHHELD, phone=phone, origin=origin, outcome="email_not_on_account"
+            )
+    return message
 
 
 def _outcome(error: ApplicationError) -> str:
     scope = getattr(error, "scope", "")
     return f"{error.code}:{scope}" if scope else error.code
+
+
+# A withheld code went nowhere: every try at it is wrong, as at a code nobody knows.
+_NEVER_SIGNS_IN = frozenset({DeliveryStatus.WITHHELD})
 
 
 def _judge(challenge: Challenge | None, code: str, phone: str, guess: policies.Guess) -> Challenge:
@@ -185,8 +241,9 @@ def _judge(challenge: Challenge | None, code: str, phone: str, guess: policies.G
     # Compare first (no database), then count the try and, for the right code, consume the
     # challenge in the same conditional UPDATE: concurrent right codes cannot use up the
     # attempts of the one that wins, and only one of them changes the row.
-    right = code_matches(
-        code=code, salt=challenge.salt, phone=phone, expected_hash=challenge.code_hash
+    right = (
+        code_matches(code=code, salt=challenge.salt, phone=phone, expected_hash=challenge.code_hash)
+        and challenge.delivery_status not in _NEVER_SIGNS_IN
     )
     limit = app_settings.max_attempts()
     live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
@@ -216,8 +273,9 @@ def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Ch
     """
     guess: policies.Guess | None = None
     try:
-        with policies.guess(phone=phone, ip=origin.ip) as guess:
-            newest = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
+        newest = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
+        email = newest.destination if newest and newest.channel == Channel.EMAIL else ""
+        with policies.guess(phone=phone, ip=origin.ip, email=email) as guess:
             challenge = _judge(newest, code, phone, guess)
     except ApplicationError as refusal:
         audit_record(Kind.CODE_REJECTED, phone=phone, origin=origin, outcome=_outcome(refusal))
@@ -236,25 +294,52 @@ def _invite_outcome(user: User, raw_code: str, origin: Origin) -> dict[str, Any]
     return {"activated": True}
 
 
+def _account_for(challenge: Challenge) -> tuple[User, bool]:
+    """
+    The account a consumed challenge signs in to, created if need be. A code that reached the
+    phone finds or creates the phone's account; a code sent by e-mail signs in only where that
+    address is on the account and verified, or (OTP_EMAIL_SIGNUP) creates an account whose
+    phone stays unproven. Raise EmailMismatch otherwise.
+    """
+    phone = challenge.phone
+    if challenge.channel != Channel.EMAIL:
+        return user_get_or_create(phone=phone, phone_verified=True)
+    user = User.objects.filter(phone=phone).first()
+    if user is None and app_settings.email_signup():
+        user, created = user_get_or_create(
+            phone=phone, email=challenge.destination, email_verified=True
+        )
+        if created:
+            return user, True
+    if user is None or not (
+        user.email_verified and _same_address(user.email, challenge.destination)
+    ):
+        raise EmailMismatch()
+    return user, False
+
+
 def sign_in_with_code(
     *, phone: str, code: str, invite_code: str = "", origin: Origin = NO_ORIGIN
 ) -> SignedIn:
     """
     Sign in with a code: consume it, find or create the user, and apply an invite code (given
     now or at step 1). The invite's outcome is reported and never blocks the sign-in.
+
+    A code that reached the phone proves it: the first such sign-in to an account whose phone
+    was never proven ends every other session of that account (`user_phone_prove`).
     """
     challenge = challenge_verify(phone=phone, code=code, origin=origin)
-    user, created = user_get_or_create(phone=phone)
+    user: User | None = None
     try:
-        if challenge.channel == Channel.EMAIL:
-            on_record = user.email.strip().lower()
-            if not created and on_record != challenge.destination.strip().lower():
-                raise EmailMismatch()
-            user = user_email_confirm(user=user, email=challenge.destination)
+        user, created = _account_for(challenge)
         if not user.is_active:
             raise UserInactive()
+        if challenge.channel != Channel.EMAIL:
+            user = user_phone_prove(user=user, origin=origin)
     except ApplicationError as refusal:
-        audit_record(Kind.SIGN_IN_REFUSED, user=user, origin=origin, outcome=refusal.code)
+        audit_record(
+            Kind.SIGN_IN_REFUSED, user=user, phone=phone, origin=origin, outcome=refusal.code
+        )
         raise
 
     raw_invite = invite_code or challenge.invite_code
@@ -288,7 +373,8 @@ def challenge_delivery_update(*, message: Message) -> None:
             .update(delivery_status=DeliveryStatus.FAILED)
         )
         if updated:
-            policies.send_refund(phone=challenge.phone, ip=challenge.ip)
+            email = challenge.destination if challenge.channel == Channel.EMAIL else ""
+            policies.send_refund(phone=challenge.phone, ip=challenge.ip, email=email)
             last = message.attempt_log.order_by("-started_at", "-id").first()
             audit_record(
                 Kind.CODE_SEND_FAILED,
