@@ -458,6 +458,39 @@ def test_redis_stops_and_comes_back_under_load(
     )
 
 
+def test_a_code_refused_during_a_postgres_outage_costs_the_phone_nothing(
+    private_postgres: PrivatePostgres,
+    postgres_database: str,
+    private_redis: PrivateRedis,
+    gunicorn: GunicornServers,
+) -> None:
+    """The limits live in Redis, which answers; the database stops between them and the code."""
+    server = gunicorn.start(
+        server_env(
+            private_postgres.url(postgres_database),
+            REDIS_URL=private_redis.url(0),
+            OTP_RESEND_COOLDOWN="60",
+            OTP_SENDS_PER_PHONE_HOUR="1",
+        )
+    )
+    base = server.base
+    phone = Phones().new()
+    assert fetch(base, "GET", "/readyz").status == 200
+    private_postgres.stop("fast")
+    try:
+        refused = fetch(base, "POST", AUTHENTICATE, json_body={"phone": phone})
+    finally:
+        private_postgres.start()
+    assert_unavailable_json(refused)
+    # At once, inside the cooldown and under an hourly cap of one: nothing was charged.
+    deadline = time.monotonic() + RECOVERY_TIMEOUT
+    answer = fetch(base, "POST", AUTHENTICATE, json_body={"phone": phone})
+    while answer.status == 503 and time.monotonic() < deadline:  # connections come back
+        time.sleep(0.2)
+        answer = fetch(base, "POST", AUTHENTICATE, json_body={"phone": phone})
+    assert answer.status == 200, answer
+
+
 # --- 3. SIGTERM to gunicorn under load -------------------------------------------------------
 
 WEBHOOK_DELAY = 1.0
