@@ -234,12 +234,14 @@ def test_an_account_made_by_staff_is_proven_at_its_first_sms_sign_in(api, make_u
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_proofs_of_one_phone_revoke_once(make_user):
     from tests.concurrency import run_concurrently
     from vouch.accounts.services import user_phone_prove
 
     user = make_user()
-    run_concurrently(lambda i: user_phone_prove(user=User.objects.get(pk=user.pk)), 8)
+    results = run_concurrently(lambda i: user_phone_prove(user=User.objects.get(pk=user.pk)), 8)
+    assert all(isinstance(result, User) and result.phone_verified for result in results), results
     assert AuthEvent.objects.filter(kind=Kind.PHONE_PROVEN).count() == 1
     assert User.objects.get(pk=user.pk).phone_verified
 
