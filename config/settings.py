@@ -151,6 +151,11 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "vouch.accounts.backends.OneTimeCodeBackend",
 ]
+# Wrong admin passwords per account and per client IP within ADMIN_LOGIN_LOCKOUT seconds;
+# at either cap the admin login refuses every password until the window ends.
+ADMIN_LOGIN_FAILURES_PER_ACCOUNT = env.int("ADMIN_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+ADMIN_LOGIN_FAILURES_PER_IP = env.int("ADMIN_LOGIN_FAILURES_PER_IP", default=20)
+ADMIN_LOGIN_LOCKOUT = env.int("ADMIN_LOGIN_LOCKOUT", default=900)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -197,6 +202,13 @@ if set(OTP_CHANNELS) - {"sms", "email"}:
     raise ImproperlyConfigured("OTP_CHANNELS may hold only 'sms' and 'email'.")
 
 REFERRALS_PAGE_SIZE = env.int("REFERRALS_PAGE_SIZE", default=20)
+REFERRALS_FAILED_ACTIVATIONS_PER_USER_HOUR = env.int(
+    "REFERRALS_FAILED_ACTIVATIONS_PER_USER_HOUR", default=10
+)
+REFERRALS_FAILED_ACTIVATIONS_PER_IP_HOUR = env.int(
+    "REFERRALS_FAILED_ACTIVATIONS_PER_IP_HOUR", default=30
+)
+REFERRALS_UNKNOWN_JOINS_PER_IP_HOUR = env.int("REFERRALS_UNKNOWN_JOINS_PER_IP_HOUR", default=30)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
 # What `manage.py prune` keeps (days): challenges (never less than the conversion report's 30
 # days; never one that can still be used), messages (never a queued one), finished task results.

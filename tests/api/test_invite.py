@@ -171,3 +171,40 @@ def test_already_activated_is_reported_at_sign_in(make_user, client_for, sign_in
     assert body["created"] is False
     assert body["invite"] == {"activated": False, "code": "invite_already_activated"}
     assert body["user"]["activated_invite_code"] == first.invite_code
+
+
+# --- guessing ---------------------------------------------------------------------------------
+
+
+def test_failed_activations_are_throttled_with_retry_after(make_user, client_for, settings):
+    settings.REFERRALS_FAILED_ACTIVATIONS_PER_USER_HOUR = 2
+    inviter, user = make_user(), make_user()
+    client = client_for(user)
+    for _ in range(2):
+        assert_error(activate(client, "ZZZZZZ"), 400, "invite_not_found")
+
+    response = activate(client, inviter.invite_code)
+
+    body = assert_error(response, 429, "throttled")
+    assert body["retry_after"] == 3600
+    assert response["Retry-After"] == "3600"
+    assert client.get(PROFILE).json()["activated_invite_code"] is None
+
+
+def test_the_per_ip_cap_spans_users_of_the_api(make_user, client_for, settings):
+    settings.REFERRALS_FAILED_ACTIVATIONS_PER_IP_HOUR = 2
+    for _ in range(2):
+        assert_error(activate(client_for(make_user()), "ZZZZZZ"), 400, "invite_not_found")
+    assert_error(activate(client_for(make_user()), "ZZZZZZ"), 429, "throttled")
+
+
+def test_a_throttled_invite_at_sign_in_is_reported_and_does_not_block(user, sign_in, settings):
+    settings.REFERRALS_FAILED_ACTIVATIONS_PER_USER_HOUR = 1
+    first = sign_in(str(user.phone), invite_code="ZZZZZZ")
+    assert first["invite"] == {"activated": False, "code": "invite_not_found"}
+
+    settings.OTP_RESEND_COOLDOWN = 0
+    body = sign_in(str(user.phone), invite_code="YYYYYY")
+
+    assert body["invite"] == {"activated": False, "code": "throttled"}
+    assert body["access"]

@@ -142,7 +142,7 @@ def test_events_survive_the_deletion_of_their_user_and_actor(make_user):
 def test_the_model_lives_under_the_audit_label_with_a_lock_kind():
     assert AuthEvent._meta.app_label == "audit"
     assert "lock" in Kind.PHONE_LOCKED.value
-    assert [k for k in Kind.values if "lock" in k] == ["phone_locked"]
+    assert [k for k in Kind.values if "lock" in k] == ["phone_locked", "admin_locked"]
 
 
 def test_every_kind_fits_its_column():

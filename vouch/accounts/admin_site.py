@@ -1,19 +1,59 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth import BACKEND_SESSION_KEY
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from vouch.accounts import policies
 from vouch.accounts.backends import ONE_TIME_CODE_BACKEND
+from vouch.audit.models import Kind
+from vouch.audit.services import audit_record
+from vouch.core.errors import Throttled
+from vouch.core.phones import InvalidPhone, phone_parse
+from vouch.core.requests import origin_of
+from vouch.web.errors import throttled_page
 
 
 class VouchAdminSite(admin.AdminSite):
     """
     The admin asks staff for their password even when they are signed in to the pages by a
     one-time code: a code is a weaker secret than a password, and the admin can change
-    everyone's account.
+    everyone's account. Wrong passwords lock the login for a while (`policies`).
     """
 
     def has_permission(self, request: HttpRequest) -> bool:
         by_code = request.session.get(BACKEND_SESSION_KEY) == ONE_TIME_CODE_BACKEND
         return super().has_permission(request) and not by_code
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """
+        Count each password try before it is checked: at a cap, answer the 429 page without
+        checking the password. A try that does not come back as the form with its errors
+        (a sign-in, a CSRF refusal) gives its slot back.
+        """
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        account = policies.admin_account(request.POST.get("username", ""))
+        origin = origin_of(request)
+        phone = _phone_or_blank(account)
+        try:
+            with policies.admin_login_try(account=account, ip=origin.ip) as current:
+                response: HttpResponse = super().login(request, extra_context)
+                if response.status_code == 200:  # the form again, with its errors
+                    current.failed()
+        except Throttled as refusal:
+            outcome = f"{refusal.code}:{refusal.scope}"
+            audit_record(Kind.SIGN_IN_REFUSED, phone=phone, origin=origin, outcome=outcome)
+            return throttled_page(request, refusal)
+        for limit in current.filled:
+            audit_record(Kind.ADMIN_LOCKED, phone=phone, origin=origin, outcome=limit.scope)
+        return response
+
+
+def _phone_or_blank(account: str) -> str:
+    try:
+        return phone_parse(account)
+    except InvalidPhone:
+        return ""

@@ -146,7 +146,14 @@ class ProfileSerializer(serializers.Serializer):
 
 class InviteOutcomeSerializer(serializers.Serializer):
     activated = serializers.BooleanField()
-    code = serializers.CharField(required=False)
+    code = serializers.CharField(
+        required=False,
+        help_text=(
+            "When not activated: the error code the invite activation would answer, e.g. "
+            "`invite_not_found` or `throttled` (too many failed activations; the sign-in "
+            "itself succeeds)."
+        ),
+    )
 
 
 class SignedInSerializer(serializers.Serializer):

@@ -207,7 +207,7 @@ class InviteActivateView(GenericAPIView):
     @extend_schema(
         operation_id="invite_activate",
         tags=["referrals"],
-        responses={200: s.ProfileSerializer, **ERRORS(400, 401, 403, 409)},
+        responses={200: s.ProfileSerializer, **ERRORS(400, 401, 403, 409, 429)},
     )
     def post(self, request: Request) -> Response:
         body = s.InviteActivateSerializer(data=request.data)

@@ -17,6 +17,7 @@ class Kind(models.TextChoices):
     PHONE_PROVEN = "phone_proven", _("phone proven, other sessions ended")
     INVITE_ACTIVATED = "invite_activated", _("invite activated")
     INVITE_REFUSED = "invite_refused", _("invite refused")
+    ADMIN_LOCKED = "admin_locked", _("admin sign-in locked")
     TOKEN_REUSED = "token_reused", _("refresh token reused")
     LOGGED_OUT = "logged_out", _("logged out")
     USER_CREATED = "user_created", _("user created")

@@ -70,7 +70,8 @@ def _metrics_count(kind: str, outcome: str) -> None:
         metrics.sign_ins.labels(user="new" if outcome == "created" else "existing").inc()
     elif kind == Kind.INVITE_ACTIVATED:
         metrics.invite_activations.inc()
-    if scope and kind in (Kind.CODE_REFUSED, Kind.CODE_REJECTED):
+    throttles = (Kind.CODE_REFUSED, Kind.CODE_REJECTED, Kind.INVITE_REFUSED, Kind.SIGN_IN_REFUSED)
+    if scope and kind in throttles:
         metrics.throttled.labels(scope=scope).inc()
 
 

@@ -1,4 +1,7 @@
-"""Activating an invite code: once per user, for ever, never one's own, never a cycle."""
+"""
+Activating an invite code: once per user, for ever, never one's own, never a cycle. Misses
+count against the limits of `policies`, so codes cannot be found by guessing.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,19 @@ from vouch.audit.models import Kind
 from vouch.audit.services import audit_record
 from vouch.core import clock
 from vouch.core.codes import normalize_invite_code
-from vouch.core.errors import ApplicationError
+from vouch.core.errors import ApplicationError, Throttled
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.referrals import policies
 from vouch.referrals.errors import (
     InviteAlreadyActivated,
     InviteCycle,
     InviteNotFound,
     OwnInviteCode,
 )
+from vouch.referrals.selectors import user_by_invite_code
+
+# The refusals that tell a guesser something about the code: they count as failed tries.
+_MISSES = (InviteNotFound, OwnInviteCode, InviteCycle)
 
 # Any fixed 64-bit number: the PostgreSQL advisory lock that serialises edits of the tree.
 _TREE_LOCK_KEY = 0x566F756368_01
@@ -54,14 +62,27 @@ def invite_code_activate(*, user: User, raw_code: str, origin: Origin = NO_ORIGI
     """
     Make `user` a referral of the owner of `raw_code`.
 
-    Raise InviteNotFound, OwnInviteCode, InviteCycle or InviteAlreadyActivated. The write is
-    conditional on the user having no activated code, so of concurrent activations by one
-    user exactly one succeeds. Both outcomes go to the audit trail.
+    Raise InviteNotFound, OwnInviteCode, InviteCycle, InviteAlreadyActivated or Throttled.
+    A user who has activated a code is answered before any lookup, and is not counted. Every
+    other try takes a slot of the failure caps before the code is looked up and keeps it only
+    if the code was a miss. The write is conditional on the user having no activated code, so
+    of concurrent activations by one user exactly one succeeds. Both outcomes go to the audit
+    trail.
     """
     try:
-        _activate(user=user, raw_code=raw_code)
+        _refuse_if_activated(user)
+        # The slot is taken outside the activation's transaction, which a miss rolls back.
+        with policies.activation_guess(user_id=user.pk, ip=origin.ip) as guess:
+            try:
+                _activate(user=user, raw_code=raw_code)
+            except _MISSES:
+                guess.failed()
+                raise
     except ApplicationError as refusal:
-        audit_record(Kind.INVITE_REFUSED, user=user, origin=origin, outcome=refusal.code)
+        outcome = refusal.code
+        if isinstance(refusal, Throttled):
+            outcome = f"{refusal.code}:{refusal.scope}"
+        audit_record(Kind.INVITE_REFUSED, user=user, origin=origin, outcome=outcome)
         raise
     audit_record(
         Kind.INVITE_ACTIVATED,
@@ -70,6 +91,25 @@ def invite_code_activate(*, user: User, raw_code: str, origin: Origin = NO_ORIGI
         detail={"invite_code": user.activated_invite_code, "inviter_id": user.invited_by_id},
     )
     return user
+
+
+def invite_link_follow(*, raw_code: str, origin: Origin = NO_ORIGIN) -> User | None:
+    """
+    Return the owner of the code of an invite link, or None when no active user has it.
+    Raise Throttled once the client has followed too many links with unknown codes.
+    """
+    with policies.join_guess(ip=origin.ip) as guess:
+        code = normalize_invite_code(raw_code)
+        inviter = user_by_invite_code(code=code) if code else None
+        if inviter is None:
+            guess.failed()
+    return inviter
+
+
+def _refuse_if_activated(user: User) -> None:
+    current = User.objects.filter(pk=user.pk).values_list("activated_invite_code", flat=True)
+    if (already := current.first()) is not None:
+        raise InviteAlreadyActivated(activated_invite_code=already)
 
 
 @transaction.atomic

@@ -1,8 +1,15 @@
-"""Turn the services' errors into form errors, next to the field they concern."""
+"""
+Turn the services' errors into form errors, next to the field they concern; a limit that
+refuses a page is the 429 page instead.
+"""
 
 from __future__ import annotations
 
+import math
+
 from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -10,6 +17,8 @@ from django.utils.translation import ngettext
 from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.otp.errors import InvalidCode
 from vouch.referrals import errors as referral_errors
+
+THROTTLED_TEMPLATE = "web/429.html"
 
 INVITE_ERRORS: dict[str, type[ApplicationError]] = {
     cls.code: cls
@@ -48,5 +57,27 @@ def form_error_add(form: forms.Form, error: ApplicationError, *, field: str | No
 
 def invite_outcome_message(code: str) -> str:
     """The message of an invite that was not activated at sign-in, by its error code."""
+    if code == Throttled.code:
+        return str(_("Too many wrong invite codes. Try again later."))
     error = INVITE_ERRORS.get(code)
     return str(error.message if error is not None else _("The invite code could not be activated."))
+
+
+def wait_text(seconds: int) -> str:
+    """How long to wait, in the reader's language: seconds under two minutes, else minutes."""
+    if seconds < 120:
+        return ngettext(
+            "Try again in %(count)d second.", "Try again in %(count)d seconds.", seconds
+        ) % {"count": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext(
+        "Try again in %(count)d minute.", "Try again in %(count)d minutes.", minutes
+    ) % {"count": minutes}
+
+
+def throttled_page(request: HttpRequest, error: Throttled) -> HttpResponse:
+    """The page of every limit that refuses a request: 429, with Retry-After."""
+    context = {"wait": wait_text(error.retry_after)}
+    response = render(request, THROTTLED_TEMPLATE, context, status=error.status)
+    response["Retry-After"] = str(error.retry_after)
+    return response

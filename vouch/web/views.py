@@ -25,14 +25,14 @@ from vouch.accounts.models import User
 from vouch.accounts.services import user_delete, user_signed_out
 from vouch.core import clock
 from vouch.core.codes import normalize_invite_code
-from vouch.core.errors import ApplicationError
+from vouch.core.errors import ApplicationError, Throttled
 from vouch.core.phones import format_phone, mask_phone
 from vouch.core.requests import origin_of
 from vouch.delivery.selectors import messages_recent
 from vouch.otp.services import CodeRequested, challenge_request, sign_in_with_code
-from vouch.referrals.selectors import inviter_for_user, referrals_for_user, user_by_invite_code
-from vouch.referrals.services import invite_code_activate
-from vouch.web.errors import form_error_add, invite_outcome_message
+from vouch.referrals.selectors import inviter_for_user, referrals_for_user
+from vouch.referrals.services import invite_code_activate, invite_link_follow
+from vouch.web.errors import form_error_add, invite_outcome_message, throttled_page
 from vouch.web.forms import CodeForm, DeleteForm, InviteForm, PhoneForm, ResendForm
 from vouch.web.pictures import invite_qr_svg, referrals_chart_svg
 
@@ -249,6 +249,8 @@ def profile_invite(request: HttpRequest) -> HttpResponse:
                 raw_code=form.cleaned_data["invite_code"],
                 origin=origin_of(request),
             )
+        except Throttled as error:
+            return throttled_page(request, error)
         except ApplicationError as error:
             form_error_add(form, error, field="invite_code")
         else:
@@ -279,11 +281,17 @@ def profile_delete(request: HttpRequest) -> HttpResponse:
 @require_GET
 @never_cache
 def join(request: HttpRequest, code: str) -> HttpResponse:
-    """An invite link: show whose invitation it is and carry the code through to sign-in."""
-    normalized = normalize_invite_code(code)
-    inviter = user_by_invite_code(code=normalized) if normalized else None
+    """
+    An invite link: show whose invitation it is and carry the code through to sign-in. Too
+    many links with unknown codes from one client answer 429 for a while, known codes too.
+    """
+    try:
+        inviter = invite_link_follow(raw_code=code, origin=origin_of(request))
+    except Throttled as error:
+        return throttled_page(request, error)
     if inviter is None:
         return render(request, "web/join_unknown.html", {"code": code}, status=404)
+    normalized = inviter.invite_code
     context: dict[str, Any] = {"code": normalized, "inviter_phone": mask_phone(str(inviter.phone))}
     own = request.user.is_authenticated and request.user.pk == inviter.pk
     if not own:

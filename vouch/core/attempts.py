@@ -1,0 +1,75 @@
+"""
+Caps on failed tries at a secret (an invite code, a password), in the shared atomic limiter.
+
+A try takes its slot under every cap before it is judged, so any number of simultaneous
+wrong tries stays within the cap; a try that turns out not to be a failure gives its slots
+back. A cap that is full refuses the try with Throttled, whatever it would have been.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from vouch.core.errors import Throttled
+from vouch.core.limiter import Hit, get_limiter
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str  # names the limit in Throttled and the audit trail
+    key: str
+    limit: int  # 0 switches it off
+    window: int  # seconds
+
+    @property
+    def on(self) -> bool:
+        return self.limit > 0 and self.window > 0
+
+
+@dataclass
+class Attempt:
+    """One try, holding a slot under each of its caps until it is judged."""
+
+    limits: Sequence[Limit]
+    hits: Sequence[Hit]
+    failure: bool = field(default=False)
+
+    def failed(self) -> None:
+        """The try was a failure: keep its slots."""
+        self.failure = True
+
+    @property
+    def filled(self) -> list[Limit]:
+        """The caps this failure filled: from now on they refuse every try."""
+        if not self.failure:
+            return []
+        return [
+            limit
+            for limit, hit in zip(self.limits, self.hits, strict=True)
+            if limit.on and hit.count >= limit.limit
+        ]
+
+
+@contextmanager
+def attempt(limits: Sequence[Limit]) -> Iterator[Attempt]:
+    """
+    Admit one try under every limit or raise Throttled, with the longest wait among the
+    limits that refused (the try passes only once all of them admit it). Without a call to
+    `failed()` the try gives its slots back when the block ends, even by an exception.
+    """
+    limiter = get_limiter()
+    hits = limiter.hit_all([(limit.key, limit.limit, limit.window) for limit in limits])
+    refusals = [(hit, limit) for limit, hit in zip(limits, hits, strict=True) if not hit.allowed]
+    if refusals:
+        hit, limit = max(refusals, key=lambda refusal: refusal[0].retry_after)
+        raise Throttled(hit.retry_after, scope=limit.scope)
+    current = Attempt(limits=limits, hits=hits)
+    try:
+        yield current
+    finally:
+        if not current.failure:
+            for limit in limits:
+                if limit.on:
+                    limiter.release(limit.key)
