@@ -374,7 +374,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (django-csp): every byte of script and style comes from our own
 # origin, as files; no inline script, no inline style, no plugin, no framing. The few pages
-# that need more loosen it for themselves only: the API's ReDoc page (vouch.api.views), the
+# that need more loosen it for themselves only: the API's ReDoc page (vouch.api.docs), the
 # browsable API (vouch.api.renderers), and the self-contained 503 and development outbox pages
 # (a nonce on their one <style>); the NONCE below is left out of every answer that uses none.
 # (Not kept under its own name: django-csp's system check takes CSP_* settings for its old ones.)
