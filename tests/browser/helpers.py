@@ -162,7 +162,9 @@ def format_violations(violations: list[dict[str, Any]]) -> str:
 def axe_run(page: Any) -> list[dict[str, Any]]:
     """All the violations axe-core finds on the page as it is now, of any impact."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE_JS))
+        # Evaluated by the browser's debugging protocol, which the page's CSP does not govern;
+        # a <script> tag of inline code (add_script_tag) would be refused by script-src 'self'.
+        page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;void 0")
     return list(
         page.evaluate(
             """async () => {

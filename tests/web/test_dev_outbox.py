@@ -75,3 +75,13 @@ def test_the_page_lists_the_newest_fifty_first_in_a_constant_number_of_queries(
 def test_the_page_only_reads(client, settings):
     settings.DEBUG = True
     assert client.post(URL).status_code == 405
+
+
+def test_its_own_style_is_allowed_by_the_nonce_of_its_answer(client, settings):
+    settings.DEBUG = True
+    response = client.get(URL)
+    assert response.status_code == 200
+    [nonce] = re.findall(r'<style nonce="([^"]+)">', response.content.decode())
+    policy = dict(part.split(" ", 1) for part in response["Content-Security-Policy"].split("; "))
+    assert policy["style-src"] == f"'self' 'nonce-{nonce}'"
+    assert policy["script-src"] == "'self'"

@@ -305,3 +305,11 @@ def test_the_chart_costs_one_query(user, make_user, today, django_assert_num_que
     _referrals(user, make_user, *[_at(TODAY - timedelta(n % 30)) for n in range(40)])
     with django_assert_num_queries(1):
         referrals_chart_svg(user.pk)
+
+
+@pytest.mark.django_db
+def test_the_pictures_carry_no_style_attribute(user):
+    """The site's CSP refuses inline style (style-src 'self'): the CSS sizes the pictures."""
+    for markup in (invite_qr_svg(URL), referrals_chart_svg(user.pk)):
+        for element in _parse(markup).iter():
+            assert "style" not in element.attrib, element.tag

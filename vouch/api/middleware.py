@@ -85,7 +85,11 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         response: HttpResponse = JsonResponse(error_body(status), status=status)
     else:
-        response = HttpResponse(render_to_string(UNAVAILABLE_TEMPLATE), status=status)
+        # The page's own <style> is allowed by a nonce of this answer's Content-Security-Policy
+        # (CSPMiddleware, outside this one, adds it to style-src once it has been read).
+        nonce = getattr(request, "csp_nonce", None)  # lazy: reading it is what adds it
+        context = {"csp_nonce": "" if nonce is None else str(nonce)}
+        response = HttpResponse(render_to_string(UNAVAILABLE_TEMPLATE, context), status=status)
     response["Retry-After"] = str(ServiceUnavailable.retry_after)
     response["Cache-Control"] = "no-store"  # a proxy must not keep serving the outage
     logged_already(response)

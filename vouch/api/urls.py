@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import URLPattern, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from vouch.api import callbacks, views
+from vouch.api import callbacks, docs, views
 
 app_name = "api"
 
@@ -48,10 +48,6 @@ urlpatterns = [
         "delivery-status-token",
     ),
     *both("schema/", SpectacularAPIView.as_view(), "schema"),
-    *both("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), "docs"),
-    *both(
-        "redoc/",
-        SpectacularRedocView.as_view(url_name="api:schema", template_name="vouch_api/redoc.html"),
-        "redoc",
-    ),
+    *both("docs/", docs.swagger_view(url_name="api:schema"), "docs"),
+    *both("redoc/", docs.redoc_view(url_name="api:schema"), "redoc"),
 ]

@@ -1,5 +1,6 @@
 """
-The two outermost layers of every request: its id, and its latency for the metrics.
+The two outermost layers of every request: its id, and its latency for the metrics; and the
+Permissions-Policy header of every answer.
 
 RequestIdMiddleware takes a sane incoming `X-Request-ID` (a proxy's or a client's) or makes
 one, binds it for the log lines of the request, and returns it in the `X-Request-ID` header
@@ -13,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from vouch.core import metrics
@@ -67,3 +69,23 @@ def _route(request: HttpRequest) -> str:
         return metrics.UNMATCHED_ROUTE
     # The API answers each path with and without its trailing slash: one route, one label.
     return "/" + match.route.rstrip("/")
+
+
+PERMISSIONS_POLICY_HEADER = "Permissions-Policy"
+
+
+class PermissionsPolicyMiddleware:
+    """
+    Send `settings.PERMISSIONS_POLICY` as the Permissions-Policy header of every answer that
+    has none of its own (none when the setting is empty).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = settings.PERMISSIONS_POLICY
+        if policy and PERMISSIONS_POLICY_HEADER not in response:
+            response[PERMISSIONS_POLICY_HEADER] = policy
+        return response

@@ -70,7 +70,7 @@ def invite_qr_svg(url: str) -> SafeString:
     label = gettext("QR code of your invite link")
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="100%" '
-        'style="height:auto" shape-rendering="crispEdges" role="img" aria-label="{label}">'
+        'shape-rendering="crispEdges" role="img" aria-label="{label}">'
         "<title>{label}</title>"
         '<rect width="{size}" height="{size}" fill="{light}"/>'
         '<path fill="{dark}" d="{path}"/>'
@@ -178,7 +178,7 @@ def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
 
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        'style="height:auto" role="img" aria-labelledby="{ids}-title {ids}-desc">'
+        'role="img" aria-labelledby="{ids}-title {ids}-desc">'
         '<title id="{ids}-title">{title}</title>'
         '<desc id="{ids}-desc">{desc}</desc>'
         "{body}"
