@@ -355,3 +355,36 @@ def test_a_wrong_code_is_still_counted(api, settings):
     assert_error(
         api.post(AUTHENTICATE, {"phone": phone, "code": code}, format="json"), 429, "throttled"
     )
+
+
+def test_a_phone_changed_by_staff_is_unproven_until_its_holder_signs_in(client_for, staff):
+    user = User.objects.get(pk=sms_sign_in(APIClient(), new_phone())["user"]["id"])
+    moved_to = new_phone()
+    answer = client_for(staff).patch(f"{USERS}{user.pk}/", {"phone": moved_to}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["phone_verified"] is False
+    assert sms_sign_in(APIClient(), moved_to)["user"]["phone_verified"] is True
+
+
+def test_a_phone_changed_in_the_admin_is_unproven(client, make_user, settings):
+    admin = make_user(is_staff=True, is_superuser=True, password="a-long-admin-passphrase")
+    user = make_user(phone_verified=True)
+    client.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+    form = client.get(f"/admin/accounts/user/{user.pk}/change/")
+    assert form.status_code == 200
+    moved_to = new_phone()
+    answer = client.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {
+            "phone": moved_to,
+            "email": "",
+            "is_active": "on",
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert answer.status_code == 302, answer.content[:2000]
+    user.refresh_from_db()
+    assert (str(user.phone), user.phone_verified) == (moved_to, False)

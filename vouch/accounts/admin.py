@@ -108,6 +108,8 @@ class UserAdmin(DjangoUserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if change:
+            if "phone" in form.changed_data:
+                obj.phone_verified = False  # as user_update: the new phone is not proven yet
             super().save_model(request, obj, form, change)
             if not form.changed_data:
                 return

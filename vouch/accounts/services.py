@@ -91,8 +91,9 @@ def user_update(
     *, user: User, data: dict[str, Any], actor: User | None = None, origin: Origin = NO_ORIGIN
 ) -> User:
     """
-    Apply already-permitted changes. A changed e-mail becomes unverified; a phone that
-    belongs to someone else raises PhoneTaken.
+    Apply already-permitted changes. A changed e-mail becomes unverified, and so does a
+    changed phone (its holder proves it at their first sign-in by SMS); a phone that belongs
+    to someone else raises PhoneTaken.
     """
     changed: list[str] = []
     for field in ("phone", "email", "is_active", "is_staff"):
@@ -102,6 +103,9 @@ def user_update(
     if "email" in changed:
         user.email_verified = False
         changed.append("email_verified")
+    if "phone" in changed:
+        user.phone_verified = False
+        changed.append("phone_verified")
     if not changed:
         return user
     try:
