@@ -89,6 +89,24 @@ class SecretsFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """
+    For the django.security loggers of what a client alone causes and Django answers with a
+    400 by itself (a Host header that is not ours, a form with too many fields): Django logs
+    these as errors with a traceback, though nothing on the server failed. Keep them as one
+    warning line each, so that an error in the log always means a fault of ours.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = (
+                logging.WARNING,
+                logging.getLevelName(logging.WARNING),
+            )
+        record.exc_info = record.exc_text = None
+        return True
+
+
 def _configured_secrets() -> list[str]:
     from django.conf import settings
 
