@@ -397,7 +397,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # A client's bad Host header or oversized form: one warning line, not an error.
+        # A 4xx (an unreadable body, a bad Host header, an oversized form): one warning line,
+        # never an error or a traceback.
+        "django.request": {"filters": ["client_error"]},
         **{
             f"django.security.{name}": {"filters": ["client_error"]}
             for name in (

@@ -550,6 +550,21 @@ def test_odd_language_switches_are_not_server_errors(data):
     assert response.status_code in (200, 302, 400)
 
 
+@pytest.mark.parametrize("path", ["/login/", "/profile/invite/", "/i18n/setlang/"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=x"],
+)
+def test_an_unreadable_page_form_is_a_400_and_one_warning(user, caplog, path, content_type):
+    response = page_client(user).post(path, data="garbage", content_type=content_type)
+    if response.status_code == 302:  # the language switcher found no field and went back
+        assert path == "/i18n/setlang/"
+        return
+    assert response.status_code == 400
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    assert record.levelno == logging.WARNING
+
+
 def test_a_page_form_with_too_many_fields_is_a_400_and_one_warning(caplog):
     body = "&".join(f"f{i}=1" for i in range(1_500))
     response = page_client().post(
@@ -611,3 +626,12 @@ def test_a_bad_host_header_is_a_400_and_one_warning(settings, caplog, host):
     assert response.status_code == 400
     (record,) = [r for r in caplog.records if r.name.startswith("django.security")]
     assert record.levelno == logging.WARNING
+
+
+def test_too_many_form_fields_from_a_signed_in_browser_is_a_parse_error(user):
+    client = APIClient(raise_request_exception=False, enforce_csrf_checks=True)
+    client.force_login(user)
+    body = "&".join(f"f{i}=1" for i in range(1_500))
+    response = client.post(ACTIVATE, data=body, content_type="application/x-www-form-urlencoded")
+    assert_client_error(response)
+    assert response["Content-Type"].startswith("application/json")

@@ -91,19 +91,20 @@ class SecretsFilter(logging.Filter):
 
 class ClientErrorFilter(logging.Filter):
     """
-    For the django.security loggers of what a client alone causes and Django answers with a
-    400 by itself (a Host header that is not ours, a form with too many fields): Django logs
-    these as errors with a traceback, though nothing on the server failed. Keep them as one
-    warning line each, so that an error in the log always means a fault of ours.
+    Django's own lines about a 4xx answer (django.request, and the django.security loggers of
+    a bad Host header or an oversized form) as one warning line without a traceback: a body
+    that cannot be parsed or a Host that is not ours is the client's fault, and Django would
+    log the first with a traceback and the second as an error with one. An error or a
+    traceback in the log then always means a fault of ours; a 5xx keeps both.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.WARNING:
-            record.levelno, record.levelname = (
-                logging.WARNING,
-                logging.getLevelName(logging.WARNING),
-            )
-        record.exc_info = record.exc_text = None
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500:
+            if record.levelno > logging.WARNING:
+                record.levelno = logging.WARNING
+                record.levelname = logging.getLevelName(logging.WARNING)
+            record.exc_info = record.exc_text = None
         return True
 
 
