@@ -306,9 +306,10 @@ REST_FRAMEWORK = {
         "vouch.api.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        # DRF's own, with a body nested too deeply or a form with too many fields a 400.
+        "vouch.api.parsers.JSONParser",
+        "vouch.api.parsers.FormParser",
+        "vouch.api.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "vouch.api.errors.api_exception_handler",
@@ -439,6 +440,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "vouch.core.logging.RequestIdFilter"},
         "secrets": {"()": "vouch.core.logging.SecretsFilter"},
+        "client_error": {"()": "vouch.core.logging.ClientErrorFilter"},
     },
     "formatters": {
         "text": {"()": "vouch.core.logging.TextFormatter"},
@@ -452,7 +454,22 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A 4xx (an unreadable body, a bad Host header, an oversized form): one warning line,
+        # never an error or a traceback.
+        "django.request": {"filters": ["client_error"]},
+        **{
+            f"django.security.{name}": {"filters": ["client_error"]}
+            for name in (
+                "DisallowedHost",
+                "TooManyFieldsSent",
+                "TooManyFilesSent",
+                "RequestDataTooBig",
+                "SuspiciousMultipartForm",
+            )
+        },
+    },
 }
 
 # --- metrics (GET /metrics, vouch.core.metrics) ---------------------------------------------

@@ -68,3 +68,58 @@ def test_ip_bucket_counts_ipv6_by_prefix(settings, prefix, ip, bucket):
 def test_ip_bucket_keeps_neighbouring_ipv6_networks_apart(settings):
     settings.OTP_IPV6_PREFIX = 64
     assert ip_bucket("2001:db8:1:2::1") != ip_bucket("2001:db8:1:3::1")
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("1.2.3.4:80", "1.2.3.4"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("[2001:DB8::1]", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("fe80::1%eth0", "fe80::1"),
+    ],
+)
+def test_a_forwarded_entry_with_a_port_or_zone_is_its_address(settings, entry, expected):
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(make_request(HTTP_X_FORWARDED_FOR=f"9.9.9.9, {entry}")) == expected
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "garbage",
+        "unknown",
+        "999.1.1.1",
+        "1.2.3.4:http",
+        "1.2.3.4:",
+        "[::1",
+        "[::1]x",
+        "[::1]:",
+        "[garbage]:80",
+        "1.2.3.4\x00",
+        "_hidden",
+        "x" * 10_000,
+    ],
+)
+def test_a_forwarded_entry_that_is_no_address_gives_the_socket_address(settings, entry):
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(make_request(HTTP_X_FORWARDED_FOR=f"5.6.7.8, {entry}")) == "10.0.0.9"
+
+
+def test_empty_forwarded_entries_are_skipped(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(make_request(HTTP_X_FORWARDED_FOR=" , 5.6.7.8, ,")) == "5.6.7.8"
+    assert client_ip(make_request(HTTP_X_FORWARDED_FOR=" , ,")) == "10.0.0.9"
+
+
+def test_ten_thousand_forwarded_entries(settings):
+    settings.TRUSTED_PROXY_COUNT = 2
+    header = ",".join(["garbage"] * 10_000 + ["1.2.3.4", "5.6.7.8"])
+    assert client_ip(make_request(HTTP_X_FORWARDED_FOR=header)) == "1.2.3.4"
+
+
+@pytest.mark.parametrize("remote", ["", "garbage", "1.2.3.4\x00", "unix:/run/gunicorn.sock"])
+def test_a_socket_address_that_is_no_address_is_none(settings, remote):
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(make_request(REMOTE_ADDR=remote)) == ""

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 
 from vouch.api.fields import StrictIntegerField
@@ -49,6 +52,25 @@ class ReferralPagination(CursorPagination):
     def get_page_size(self, request: Request) -> int | None:
         size = _positive_int_param(request, "page_size", MAX_PAGE_SIZE)
         return size or settings.REFERRALS_PAGE_SIZE
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """
+        DRF's cursor, whose position must also be what this ordering puts there: an aware
+        date and time (the activation's) that the database can compare. Anything else is
+        "Invalid cursor" (404), as a cursor DRF cannot decode is, never a query that fails.
+        """
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        try:
+            moment = parse_datetime(str(cursor.position))
+            if moment is None or moment.utcoffset() is None:
+                raise ValueError(cursor.position)
+            position = str(moment.astimezone(UTC))
+        except (ValueError, OverflowError) as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
+        # The stubs type a position as int; DRF keeps the text of the ordering field's value.
+        return cursor._replace(position=position)  # type: ignore[arg-type]
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [

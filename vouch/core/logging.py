@@ -89,6 +89,25 @@ class SecretsFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """
+    Django's own lines about a 4xx answer (django.request, and the django.security loggers of
+    a bad Host header or an oversized form) as one warning line without a traceback: a body
+    that cannot be parsed or a Host that is not ours is the client's fault, and Django would
+    log the first with a traceback and the second as an error with one. An error or a
+    traceback in the log then always means a fault of ours; a 5xx keeps both.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500:
+            if record.levelno > logging.WARNING:
+                record.levelno = logging.WARNING
+                record.levelname = logging.getLevelName(logging.WARNING)
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def _configured_secrets() -> list[str]:
     from django.conf import settings
 

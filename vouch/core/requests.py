@@ -11,13 +11,15 @@ from django.http import HttpRequest
 
 def client_ip(request: HttpRequest) -> str:
     """
-    Return the client's IP address.
+    Return the client's IP address, or "" when there is none to tell.
 
     With TRUSTED_PROXY_COUNT = N > 0, it is the N-th X-Forwarded-For entry counted from the
     right (the one our outermost trusted proxy saw); every other header is ignored, so a client
-    cannot choose its own address.
+    cannot choose its own address. An entry may carry a port (`1.2.3.4:80`, `[2001:db8::1]:80`);
+    one that is not an address at all gives way to the socket's address (REMOTE_ADDR), so that
+    whatever a header holds, what the audit trail and the limits get is an IP address.
     """
-    remote = request.META.get("REMOTE_ADDR", "") or ""
+    remote = ip_address_or_none(request.META.get("REMOTE_ADDR", "") or "") or ""
     trusted = settings.TRUSTED_PROXY_COUNT
     if trusted <= 0:
         return remote
@@ -25,7 +27,29 @@ def client_ip(request: HttpRequest) -> str:
     entries = [e for e in entries if e]
     if len(entries) < trusted:
         return remote
-    return entries[-trusted]
+    return ip_address_or_none(entries[-trusted]) or remote
+
+
+def ip_address_or_none(text: str) -> str | None:
+    """
+    The IP address `text` names, in its canonical form, without a port (`1.2.3.4:80`,
+    `[2001:db8::1]:80`, `[2001:db8::1]`) or an IPv6 zone (`fe80::1%eth0`); None when it is
+    not one.
+    """
+    host = text.strip()
+    if host.startswith("["):
+        host, bracket, port = host[1:].partition("]")
+        if not bracket or (port and not (port[:1] == ":" and port[1:].isdigit())):
+            return None
+    elif host.count(":") == 1:  # IPv4 with a port; an IPv6 address has two colons or more
+        host, _, port = host.partition(":")
+        if not port.isdigit():
+            return None
+    host = host.partition("%")[0]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def ip_bucket(ip: str) -> str:

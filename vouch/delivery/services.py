@@ -381,6 +381,8 @@ def message_status_apply(*, provider: str, updates: list[StatusUpdate]) -> int:
     """Apply what a provider's status callback reported; return how many messages changed."""
     changed = 0
     for update in updates:
+        if "\x00" in update.provider_message_id:
+            continue  # no id of ours holds one (and PostgreSQL refuses it in a query)
         message = Message.objects.filter(
             provider=provider, provider_message_id=update.provider_message_id
         ).first()
@@ -391,7 +393,7 @@ def message_status_apply(*, provider: str, updates: list[StatusUpdate]) -> int:
         if update.status == Status.DELIVERED:
             fields["delivered_at"] = now
         if update.error:
-            fields["error"] = update.error[:300]
+            fields["error"] = update.error.replace("\x00", "")[:300]
         if update.cost is not None:
             fields.update(cost=update.cost, currency=update.currency)
         _status_record(message, fields)
@@ -411,11 +413,16 @@ def status_callback_handle(
     """
     Authenticate a provider's delivery-status callback and apply it. `provider` is the alias
     in the callback URL (`twilio`, `smsru`, ...). Raise CallbackNotSupported for an unknown
-    provider and CallbackRejected for an unsigned or wrongly signed callback.
+    provider or one without its settings, and CallbackRejected for an unsigned or wrongly
+    signed callback.
     """
     if provider not in PROVIDER_ALIASES:
         raise CallbackNotSupported()
-    backend = get_connection(provider)
+    try:
+        backend = get_connection(provider)
+    except ImproperlyConfigured:
+        # Not configured here: no message of ours went through it, nothing to authenticate.
+        raise CallbackNotSupported() from None
     updates = backend.parse_status_callback(request, token=token)
     updated = message_status_apply(provider=provider, updates=updates)
     return CallbackHandled(updated=updated, ack=backend.callback_ack)

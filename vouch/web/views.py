@@ -195,17 +195,25 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 # --- profile ------------------------------------------------------------------------------
 
 
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
+def _page_number(request: HttpRequest, *, last: int) -> int:
+    """
+    `?page=`, within the pages there are (1 to `last`): a number past the last page shows
+    the last one, and one that is not a number the first, so that no page number, however
+    large, reaches the database as an offset it cannot hold.
+    """
+    digits = request.GET.get("page", "").strip()
+    if not (digits.isascii() and digits.isdigit()):
         return 1
+    if len(digits) > len(str(last)):  # past the last page (and maybe past what int() reads)
+        return last
+    return min(max(1, int(digits)), last)
 
 
 def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 200) -> HttpResponse:
     user = signed_in_user(request)
     size = settings.REFERRALS_PAGE_SIZE
-    page = _page_number(request)
+    # The last page from the stored count, not a COUNT query.
+    page = _page_number(request, last=max(1, math.ceil(user.referrals_count / size)))
     # One row more than a page tells whether there is a next one, without a COUNT query.
     rows = list(referrals_for_user(user_id=user.pk)[(page - 1) * size : page * size + 1])
     invite_link = f"{settings.SITE_URL}/join/{user.invite_code}"

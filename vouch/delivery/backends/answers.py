@@ -12,7 +12,7 @@ def json_object(response: requests.Response) -> dict[str, Any]:
     """The answer's JSON object, or {} when the body is not one (an HTML error page, say)."""
     try:
         answer = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return {}
     return answer if isinstance(answer, dict) else {}
 

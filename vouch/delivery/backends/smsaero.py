@@ -114,7 +114,7 @@ def _callback_data(request: HttpRequest) -> dict[str, Any]:
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             return {}
         if isinstance(data, dict) and isinstance(data.get("data"), dict):
             data = data["data"]

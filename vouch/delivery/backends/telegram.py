@@ -113,7 +113,7 @@ class SmsBackend(PerMessageSmsBackend):
             raise DeliveryError(f"{method}: {type(exc).__name__}", temporary=True) from exc
         try:
             answer = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             answer = None
         if isinstance(answer, dict) and answer.get("ok") is True:
             result = answer.get("result")
@@ -138,7 +138,7 @@ class SmsBackend(PerMessageSmsBackend):
             raise CallbackRejected()
         try:
             report = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return []
         if not isinstance(report, dict) or not report.get("request_id"):
             return []

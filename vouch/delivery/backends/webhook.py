@@ -90,7 +90,7 @@ class SmsBackend(PerMessageSmsBackend):
             raise CallbackRejected()
         try:
             report = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidStatusReport() from exc
         if not isinstance(report, dict):
             raise InvalidStatusReport()
@@ -113,7 +113,7 @@ def _answered_id(response: requests.Response) -> str:
     """The gateway's own id for the message, when its JSON answer names one."""
     try:
         answer = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if not isinstance(answer, dict):
         return ""
