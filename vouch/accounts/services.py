@@ -103,7 +103,7 @@ def user_update(
     if "email" in changed:
         user.email_verified = False
         changed.append("email_verified")
-    if "phone" in changed:
+    if "phone" in changed and user.phone_verified:
         user.phone_verified = False
         changed.append("phone_verified")
     if not changed:
