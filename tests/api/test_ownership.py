@@ -388,3 +388,11 @@ def test_a_phone_changed_in_the_admin_is_unproven(client, make_user, settings):
     assert answer.status_code == 302, answer.content[:2000]
     user.refresh_from_db()
     assert (str(user.phone), user.phone_verified) == (moved_to, False)
+
+
+def test_proving_a_proven_phone_costs_no_query(make_user, django_assert_num_queries):
+    from vouch.accounts.services import user_phone_prove
+
+    user = make_user(phone_verified=True)
+    with django_assert_num_queries(0):
+        user_phone_prove(user=user)

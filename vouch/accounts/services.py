@@ -117,7 +117,6 @@ def user_update(
     return user
 
 
-@transaction.atomic
 def user_phone_prove(*, user: User, origin: Origin = NO_ORIGIN) -> User:
     """
     Record that the person signing in now received a code on the account's phone.
@@ -129,19 +128,22 @@ def user_phone_prove(*, user: User, origin: Origin = NO_ORIGIN) -> User:
     revoke once.
     """
     if user.phone_verified:
-        return user
+        return user  # the usual case: nothing to write, not even a transaction
     now = clock.now()
-    proven = User.objects.filter(pk=user.pk, phone_verified=False).update(
-        phone_verified=True, email="", email_verified=False, sessions_revoked_at=now
-    )
+    with transaction.atomic():
+        proven = User.objects.filter(pk=user.pk, phone_verified=False).update(
+            phone_verified=True, email="", email_verified=False, sessions_revoked_at=now
+        )
+        if proven:
+            SignIn.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+            detached = bool(user.email)
+            user.phone_verified, user.email, user.email_verified = True, "", False
+            user.sessions_revoked_at = now
+            signals.phone_proven.send(
+                sender=User, user=user, origin=origin, email_detached=detached
+            )
     if not proven:
-        user.refresh_from_db()
-        return user
-    SignIn.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
-    detached = bool(user.email)
-    user.phone_verified, user.email, user.email_verified = True, "", False
-    user.sessions_revoked_at = now
-    signals.phone_proven.send(sender=User, user=user, origin=origin, email_detached=detached)
+        user.refresh_from_db()  # a concurrent sign-in proved it first
     return user
 
 
