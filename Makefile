@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test serve worker lint schema messages bench soak lock clean
+.PHONY: help run test serve worker lint docs schema messages bench soak lock clean
 
 help:
 	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here)"
@@ -14,6 +14,7 @@ help:
 	@echo "make serve   production server (gunicorn, DEBUG off; needs SECRET_KEY, JWT_SIGNING_KEY)"
 	@echo "make worker  background delivery worker (TASKS_BACKEND=database)"
 	@echo "make lint    ruff and mypy"
+	@echo "make docs    build the documentation site into site/ (mkdocs build --strict)"
 	@echo "make bench   load test on PostgreSQL (wrk, gunicorn) beside a minimal Django floor"
 	@echo "make lock    regenerate requirements.lock (exact runtime versions for deployments)"
 	@echo "make soak    fixed-rate mix for SOAK_DURATION s (default 600), then integrity and memory"
@@ -21,7 +22,7 @@ help:
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
 	@touch $@
 
 run: $(STAMP)
@@ -80,6 +81,10 @@ lock:
 	  .run/lock/bin/python -m pip freeze --exclude-editable | grep -v '^vouch'; } > requirements.lock
 	rm -rf .run/lock build
 
+# The documentation site (docs/, mkdocs.yml): --strict fails on any dead link or anchor.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 schema: $(STAMP)
 	DEBUG=true $(MANAGE) spectacular --file docs/openapi.yaml --validate
 
@@ -88,4 +93,4 @@ messages: $(STAMP)
 	DEBUG=true $(MANAGE) compilemessages --ignore=.venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
