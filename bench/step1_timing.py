@@ -1,6 +1,6 @@
 """
 Is step 1 (POST /api/users/authenticate/ {"phone": ...}) distinguishable by time for a phone
-that has an account and one that has not? SECURITY.md "No oracles": same body, same status,
+that has an account and one that has not? docs/security.md "No enumeration": same body, same status,
 roughly the same time.
 
     .venv/bin/python bench/step1_timing.py [--requests 300] [--seed 1]

@@ -169,7 +169,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# The web pages sign in with a session; the API never does (API.md §1).
+# The web pages sign in with a session; the API never does (docs/api.md, Authentication).
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/profile/"
 
@@ -178,7 +178,7 @@ PHONENUMBER_DEFAULT_REGION = PHONE_DEFAULT_REGION
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
-# --- one-time codes (SECURITY.md) -----------------------------------------------------------
+# --- one-time codes (docs/security.md) ------------------------------------------------------
 OTP_CHANNELS = [c.strip().lower() for c in env.list("OTP_CHANNELS", default=["sms", "email"])]
 OTP_DEFAULT_CHANNEL = env.str("OTP_DEFAULT_CHANNEL", default="sms").lower()
 # true: a code by e-mail may create the account of a phone nobody has proven (the original

@@ -70,7 +70,7 @@ def wrong(code: str) -> str:
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    """The `{"detail", "code"}` error shape of API.md §1."""
+    """The `{"detail", "code"}` error shape of docs/api.md, Errors."""
     assert response.status_code == status, (response.status_code, response.content)
     assert response["Content-Type"].startswith("application/json")
     body = response.json()

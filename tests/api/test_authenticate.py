@@ -1,4 +1,4 @@
-"""POST/GET /api/users/authenticate/ (API.md §2.1-2.3)."""
+"""POST/GET /api/users/authenticate/ (docs/api.md, Endpoints and Errors)."""
 
 from __future__ import annotations
 
@@ -165,7 +165,7 @@ def test_step1_cooldown_is_per_phone(api, sms_outbox):
 
 
 def test_step1_hourly_cap_per_phone_answers_the_time_until_a_slot_frees(api, clock):
-    """SECURITY.md: 5 sends per phone per hour; Retry-After is the window's, not the cooldown."""
+    """docs/security.md Limits: 5 sends per phone per hour; Retry-After is the window's."""
     for _ in range(5):
         assert api.post(AUTHENTICATE, {"phone": PHONE}, format="json").status_code == 200
         clock.advance(seconds=61)
@@ -176,7 +176,7 @@ def test_step1_hourly_cap_per_phone_answers_the_time_until_a_slot_frees(api, clo
 
 
 def test_step1_hourly_cap_per_ip(api):
-    """SECURITY.md: 20 sends from one IP per hour, whatever the phones."""
+    """docs/security.md, Limits: 20 sends from one IP per hour, whatever the phones."""
     for _ in range(20):
         assert api.post(AUTHENTICATE, {"phone": new_phone()}, format="json").status_code == 200
     response = api.post(AUTHENTICATE, {"phone": new_phone()}, format="json")
@@ -338,7 +338,7 @@ def test_step2_code_still_works_just_before_it_expires(api, ask_code, clock):
 
 
 def test_step2_phone_locked_after_the_daily_failure_cap(api, ask_code, sms_outbox, clock):
-    """SECURITY.md: 20 wrong codes a day lock the phone: 429 even for a right code."""
+    """docs/security.md, Limits: 20 wrong codes a day lock the phone: 429 even for a right code."""
     for _ in range(4):
         code = ask_code(PHONE)
         for _ in range(5):

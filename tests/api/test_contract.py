@@ -1,5 +1,5 @@
 """
-The client-friendly details of API.md §1 that a fuzzer (schemathesis, .ci/fuzz) checks too:
+The client-friendly details of docs/api.md that a fuzzer (schemathesis, .ci/fuzz) checks too:
 OPTIONS, 405 with Allow, 413, 415, and request fields that take JSON types at their word.
 """
 

@@ -1,4 +1,4 @@
-"""Errors under /api/ are JSON with a stable `code` (API.md §1)."""
+"""Errors under /api/ are JSON with a stable `code` (docs/api.md, Errors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /healthz and /readyz (API.md §3)."""
+"""GET /healthz and /readyz (docs/api.md, Endpoints)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET|POST /api/users/profile/activate_invite_code/ (API.md §2.6) and invites at sign-in."""
+"""GET|POST /api/users/profile/activate_invite_code/ (docs/api.md) and invites at sign-in."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def test_second_activation_is_409_with_the_activated_code(make_user, client_for)
     assert client_for(first).get(PROFILE).json()["referrals_count"] == 1
 
 
-# --- invite codes carried through sign-in (API.md §2.3) -----------------------------------
+# --- invite codes carried through sign-in (docs/api.md, Errors) ---------------------------
 
 
 def test_invite_code_given_at_step1_is_activated(make_user, sign_in):

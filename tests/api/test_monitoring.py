@@ -1,4 +1,4 @@
-"""GET /api/stats/conversion/: staff-only conversion of sent codes (SECURITY.md, "Monitoring")."""
+"""GET /api/stats/conversion/: staff-only conversion of sent codes (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /api/users/profile/ and /api/users/profile/{id} (API.md §2.4), session auth."""
+"""GET /api/users/profile/ and /api/users/profile/{id} (docs/api.md, Endpoints), session auth."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /api/users/profile/{id}/referrals/ (API.md §2.5)."""
+"""GET /api/users/profile/{id}/referrals/ (docs/api.md, Endpoints)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenAPI schema and its two viewers, served without any CDN (API.md §3, §5)."""
+"""The OpenAPI schema and its two viewers, served without any CDN (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _operations(schema):
 
 
 def test_schema_documents_the_error_statuses(schema):
-    """API.md §5: each status an operation can answer, 405 with Allow, 413, 415, 429."""
+    """docs/api.md: each status an operation can answer, 405 with Allow, 413, 415, 429."""
     missing = []
     for path, method, operation in _operations(schema):
         responses = operation["responses"]
@@ -211,7 +211,7 @@ def test_schema_groups_operations_by_declared_tags(schema):
 
 
 def test_schema_request_bodies_are_json(schema):
-    """Forms are accepted for the browsable API, but the contract is JSON (API.md §1)."""
+    """Forms are accepted for the browsable API, but the contract is JSON (docs/api.md)."""
     for path, _method, operation in _operations(schema):
         if "requestBody" in operation:
             assert list(operation["requestBody"]["content"]) == ["application/json"], path

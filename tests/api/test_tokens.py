@@ -1,4 +1,4 @@
-"""POST /api/users/token/refresh/ and /api/users/logout/ (API.md §3, SECURITY.md)."""
+"""POST /api/users/token/refresh/ and /api/users/logout/ (docs/api.md, docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET|POST /api/users/ and GET|PUT|PATCH|DELETE /api/users/{id}/ (API.md §2.7)."""
+"""GET|POST /api/users/ and GET|PUT|PATCH|DELETE /api/users/{id}/ (docs/api.md, Endpoints)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """
-The audit trail in Django admin (SECURITY.md "Audit trail"): a read-only list with filters and
+The audit trail in Django admin (docs/operations.md): a read-only list with filters and
 the masked phone; and the user changes staff make in admin are recorded with them as actor.
 """
 

@@ -1,5 +1,5 @@
 """
-The audit trail as the HTTP API produces it (SECURITY.md "Audit trail", "Privacy"): every step
+The audit trail as the HTTP API produces it (docs/operations.md, "Audit trail"): every step
 of the sign-in, invites, tokens and account changes leave one event each, with the masked phone,
 the client's IP and user agent, and never a code or a token.
 """

@@ -1,4 +1,4 @@
-"""The signed webhook backend (API.md section 5) against a local fake gateway."""
+"""The signed webhook backend (docs/delivery.md, Providers) against a local fake gateway."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def test_sends_end_to_end_through_the_outbox(settings, gateway):
         (401, False),
         (404, False),
         (422, False),
-        (429, False),  # API.md section 5: any 4xx other than success is permanent
+        (429, False),  # docs/delivery.md, Providers: any other status is permanent
         (302, False),  # not followed: the signed body goes only to SMS_WEBHOOK_URL
     ],
 )

@@ -1,6 +1,6 @@
 """
-The limits hold across real server processes (SECURITY.md "Limits": "enforced atomically in the
-shared store, across processes"). Two gunicorn servers, each with two worker processes, share
+The limits hold across real server processes (docs/security.md, Limits: "the limits hold
+across processes and hosts"). Two gunicorn servers, each with two worker processes, share
 the test database (and, for the Redis limiter, one Redis database); 50 threads released
 together by a barrier spread their requests over both servers.
 """

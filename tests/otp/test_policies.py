@@ -1,4 +1,4 @@
-"""The send and verify limits of SECURITY.md, each atomic and shared (vouch.otp.policies)."""
+"""The send and verify limits of docs/security.md, each atomic and shared (vouch.otp.policies)."""
 
 from __future__ import annotations
 

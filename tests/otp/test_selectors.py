@@ -1,4 +1,4 @@
-"""Conversion per UTC hour and country (SECURITY.md, "Monitoring")."""
+"""Conversion per UTC hour and country (docs/operations.md, "Conversion monitoring")."""
 
 from __future__ import annotations
 

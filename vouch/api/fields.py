@@ -1,7 +1,7 @@
 """
 Request fields that take JSON types at their word: a string field refuses a number, a boolean
 field refuses `0` and `"true"`, an integer refuses `"1.0"`. DRF's own fields coerce these,
-which makes the schema's `type` a suggestion; here it is the contract (API.md §1). Form-encoded
+which makes the schema's `type` a suggestion; here it is the contract (docs/api.md). Form-encoded
 bodies (the browsable API) carry only text, so there a boolean still reads `"true"`/`"false"`.
 """
 

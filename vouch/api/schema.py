@@ -1,6 +1,6 @@
 """
 OpenAPI details that views share: the error bodies, their codes and examples, the canonical
-path list, and what every operation can answer besides its own responses (API.md §1, §5).
+path list, and what every operation can answer besides its own responses (docs/api.md, Errors).
 """
 
 from __future__ import annotations
@@ -463,7 +463,7 @@ def _json_only(content: dict[str, Any]) -> dict[str, Any]:
 
 def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """
-    Add what every API operation can answer besides its own responses (API.md §5): 405 with
+    Add what every API operation can answer besides its own responses (docs/api.md): 405 with
     `Allow`, 406, 413, 415 for bodies, 401 where credentials are read, `Retry-After` on 429,
     the two error shapes with each code an answer can carry, and examples for every request
     and response body.

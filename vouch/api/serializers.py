@@ -1,4 +1,4 @@
-"""Request and response bodies of the API (API.md §2-3). Shapes only; no rules."""
+"""Request and response bodies of the API (docs/api.md). Shapes only; no rules."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def signed_in_user(request: Request) -> User:
 
 
 def profile_data(request: Request, user: User) -> dict[str, Any]:
-    """The Profile body (API.md §2.4) in a fixed number of queries, whatever the referrals."""
+    """The Profile body (docs/api.md) in a fixed number of queries, whatever the referrals."""
     list_path = reverse("api:profile-referrals", kwargs={"pk": user.pk})
     page, next_link = referrals_first_page(referrals_for_user(user_id=user.pk), request, list_path)
     context = {

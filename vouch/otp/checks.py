@@ -1,4 +1,4 @@
-"""System checks for dangerous one-time code settings (SECURITY.md "Takeover bound")."""
+"""System checks for dangerous one-time code settings (docs/security.md, Guessing bound)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """
-The limits in front of sending and verifying codes (SECURITY.md "Limits"). Each is an atomic
+The limits in front of sending and verifying codes (docs/security.md, Limits). Each is an atomic
 hit in the shared limiter; a refused request raises Throttled with the real time until it
 would pass, and gives back what it had already counted under the other limits.
 """

@@ -1,6 +1,6 @@
 """
 Code conversion: the share of sent codes that get verified, per UTC hour and country
-(SECURITY.md, "Monitoring"). Healthy traffic converts at roughly 60-80%; SMS pumping sends
+(docs/operations.md). Healthy traffic converts at roughly 60-80%; SMS pumping sends
 codes nobody enters, so a country whose conversion falls under 20% is under attack.
 """
 

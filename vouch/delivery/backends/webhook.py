@@ -1,5 +1,5 @@
 """
-SMS backend for any gateway of your own: the signed webhook of API.md section 5.
+SMS backend for any gateway of your own: the signed webhook of docs/delivery.md, Providers.
 
 It POSTs `{"to": "<E.164>", "text": "<message>", "message_id": "<ours>"}` as JSON to
 SMS_WEBHOOK_URL with `X-Vouch-Signature: sha256=<hex HMAC-SHA256 of the raw body keyed with
