@@ -1,4 +1,4 @@
-"""Every variable the settings read is documented: the READMEs and the production example."""
+"""Every variable the settings read is documented: the configuration pages and the env example."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert missing == set(), f"missing from {ENV_EXAMPLE.name}: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("readme", ["README.md", "README.ru.md"])
-def test_readme_documents_every_variable_the_settings_read(readme):
-    text = (ROOT / readme).read_text()
+@pytest.mark.parametrize("page", ["docs/configuration.md", "docs/configuration.ru.md"])
+def test_configuration_page_documents_every_variable_the_settings_read(page):
+    text = (ROOT / page).read_text()
     missing = {name for name in _variables_the_settings_read() if f"`{name}`" not in text}
-    assert missing == set(), f"missing from {readme}: {sorted(missing)}"
+    assert missing == set(), f"missing from {page}: {sorted(missing)}"
 
 
 def test_env_example_is_production_shaped():
