@@ -1,6 +1,6 @@
 """
 Vouch settings. Every value comes from the environment (or a `.env` file in the project
-root) through this one module; the README lists each variable with its default.
+root) through this one module; docs/configuration.md lists each variable with its default.
 """
 
 from __future__ import annotations
