@@ -215,3 +215,11 @@ def test_schema_request_bodies_are_json(schema):
     for path, _method, operation in _operations(schema):
         if "requestBody" in operation:
             assert list(operation["requestBody"]["content"]) == ["application/json"], path
+
+
+def test_the_profile_and_user_examples_show_every_field():
+    from vouch.api import schema
+    from vouch.api.serializers import ProfileSerializer, UserSerializer
+
+    assert set(schema._PROFILE_EXAMPLE) == set(ProfileSerializer().fields)
+    assert set(schema._USER_EXAMPLE) == set(UserSerializer().fields)

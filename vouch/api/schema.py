@@ -298,6 +298,7 @@ REQUEST_EXAMPLES: dict[str, Any] = {
 _PROFILE_EXAMPLE = {
     "id": 17,
     "phone": "+79123456789",
+    "phone_verified": True,
     "email": "a@example.com",
     "email_verified": False,
     "invite_code": "7KQ2MX",
@@ -320,6 +321,7 @@ _PROFILE_EXAMPLE = {
 _USER_EXAMPLE = {
     "id": 17,
     "phone": "+79123456789",
+    "phone_verified": True,
     "email": "",
     "email_verified": False,
     "invite_code": "7KQ2MX",
