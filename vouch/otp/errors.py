@@ -43,3 +43,31 @@ class UserInactive(ApplicationError):
     code = "user_inactive"
     status = 403
     message = _("This account is disabled.")
+
+
+class CodeMalformed(ApplicationError):
+    code = "code_malformed"
+    field = "code"
+    message = _("Enter the digits of the code.")
+
+
+class ChannelUnknown(ApplicationError):
+    code = "channel_unknown"
+    field = "channel"
+    # DRF's own wording (and catalogue), which the API has always answered.
+    message = _('"{input}" is not a valid choice.')
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(str(self.message).format(input=channel))
+
+
+class ChannelSwitchedOff(ApplicationError):
+    code = "channel_switched_off"
+    field = "channel"
+    message = _("This channel is switched off.")
+
+
+class EmailRequired(ApplicationError):
+    code = "email_required"
+    field = "email"
+    message = _("An e-mail address is required.")

@@ -85,7 +85,7 @@ def login_phone(request: HttpRequest) -> HttpResponse:
             try:
                 sent = challenge_request(
                     phone=data["phone"],
-                    channel=data["channel"],
+                    channel=form.channel_named(),
                     email=data.get("email") or "",
                     invite_code=data["invite_code"],
                     origin=origin_of(request),
