@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -22,6 +21,7 @@ from vouch.api.fields import (
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
 from vouch.otp.models import Channel
 from vouch.otp.selectors import CONVERSION_MAX_HOURS
+from vouch.referrals.selectors import invite_link_for
 
 
 @extend_schema_field(
@@ -131,7 +131,7 @@ class ProfileSerializer(serializers.Serializer):
     referrals_next = serializers.SerializerMethodField()
 
     def get_invite_link(self, user: User) -> str:
-        return f"{settings.SITE_URL}/join/{user.invite_code}"
+        return invite_link_for(user=user)
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_invited_by(self, user: User) -> dict[str, Any] | None:
