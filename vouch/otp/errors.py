@@ -17,6 +17,7 @@ class DeliveryFailed(ApplicationError):
 class InvalidCode(ApplicationError):
     code = "invalid_code"
     message = _("The code is wrong.")
+    extra_example = {"attempts_left": 4}
 
 
 class AttemptsExceeded(ApplicationError):
@@ -59,6 +60,10 @@ class ChannelUnknown(ApplicationError):
 
     def __init__(self, channel: str) -> None:
         super().__init__(str(self.message).format(input=channel))
+
+    @classmethod
+    def example_message(cls) -> str:
+        return str(cls.message).format(input="pigeon")
 
 
 class ChannelSwitchedOff(ApplicationError):
