@@ -10,6 +10,7 @@ import pytest
 from django.utils.translation import gettext_lazy as _
 
 import vouch
+from vouch.api.schema import error_classes_in
 from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.core.phones import InvalidPhone
 from vouch.otp import errors as otp_errors
@@ -50,16 +51,6 @@ def _operation(schema: dict[str, Any], path: str, method: str = "post") -> dict[
     return schema["paths"][path][method]
 
 
-def _classes_of(module: Any) -> list[type[ApplicationError]]:
-    return [
-        value
-        for value in vars(module).values()
-        if isinstance(value, type)
-        and issubclass(value, ApplicationError)
-        and value.__module__ == module.__name__
-    ]
-
-
 def _body(error: type[ApplicationError]) -> dict[str, Any]:
     message = str(error.example_message())
     if error.field is not None:
@@ -72,9 +63,12 @@ def _body(error: type[ApplicationError]) -> dict[str, Any]:
     [
         (
             "/api/users/authenticate/",
-            [*_classes_of(otp_errors), InvalidPhone, Throttled, ServiceUnavailable],
+            [*error_classes_in(otp_errors), InvalidPhone, Throttled, ServiceUnavailable],
         ),
-        ("/api/users/profile/activate_invite_code/", [*_classes_of(referral_errors), Throttled]),
+        (
+            "/api/users/profile/activate_invite_code/",
+            [*error_classes_in(referral_errors), Throttled],
+        ),
     ],
 )
 def test_every_error_an_endpoint_raises_is_documented_with_its_status_and_body(api, path, raised):

@@ -73,7 +73,8 @@ _OPERATION_RAISES: dict[str, tuple[ModuleType | type[ApplicationError], ...]] = 
 _STATUS_RAISES: dict[str, tuple[type[ApplicationError], ...]] = {"429": (Throttled,)}
 
 
-def _classes_in(source: ModuleType | type[ApplicationError]) -> list[type[ApplicationError]]:
+def error_classes_in(source: ModuleType | type[ApplicationError]) -> list[type[ApplicationError]]:
+    """The error classes a module defines (not those it imports), or the class itself."""
     if isinstance(source, type):
         return [source]
     return [
@@ -89,7 +90,7 @@ def operation_errors(operation_id: str) -> list[type[ApplicationError]]:
     """The domain errors `operation_id` can answer, as its services declare them."""
     found: list[type[ApplicationError]] = []
     for source in _OPERATION_RAISES.get(operation_id, ()):
-        found += [cls for cls in _classes_in(source) if cls not in found]
+        found += [cls for cls in error_classes_in(source) if cls not in found]
     return found
 
 
@@ -104,7 +105,7 @@ def _domain_errors() -> list[type[ApplicationError]]:
     seen: list[type[ApplicationError]] = []
     for sources in (*_OPERATION_RAISES.values(), *_STATUS_RAISES.values()):
         for source in sources:
-            seen += [cls for cls in _classes_in(source) if cls not in seen]
+            seen += [cls for cls in error_classes_in(source) if cls not in seen]
     return seen
 
 
