@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import new_phone
@@ -12,6 +13,7 @@ from vouch.accounts.services import user_delete, user_update
 from vouch.core import clock as clock_module
 from vouch.core.codes import ALPHABET
 from vouch.referrals.selectors import (
+    invite_link_for,
     inviter_for_user,
     referrals_for_user,
     referrals_per_day,
@@ -259,3 +261,16 @@ def test_referrals_per_day_costs_one_query(make_user, django_assert_num_queries,
 
     assert len(per_day) == 30
     assert sum(count for _day, count in per_day) == count  # 500 hours fit in 30 days
+
+
+def test_the_invite_link_is_the_join_page_on_the_site(settings, user, client_for):
+    settings.SITE_URL = "https://vouch.example"
+    link = invite_link_for(user=user)
+    assert link == f"https://vouch.example/join/{user.invite_code}"
+    # The one link both front ends show: the API's profile and the profile page.
+    assert client_for(user).get("/api/users/profile/").json()["invite_link"] == link
+    page = Client()
+    page.force_login(user)
+    assert link in page.get("/profile/").content.decode()
+    # And it opens the join page.
+    assert Client().get(link.removeprefix(settings.SITE_URL)).status_code == 200

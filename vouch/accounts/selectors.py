@@ -3,9 +3,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.http import HttpRequest
 
+from vouch.accounts.errors import NotSignedIn
 from vouch.accounts.models import User
 from vouch.core.selectors import Violations, violations_of
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """
+    The user `request` is signed in as, for the API's views and the pages alike (DRF's
+    request passes `user` through). Raise NotSignedIn when there is none.
+    """
+    user = request.user
+    if not isinstance(user, User):
+        raise NotSignedIn()
+    return user
 
 
 def users_visible_to(*, user: Any) -> QuerySet[User]:

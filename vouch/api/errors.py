@@ -57,7 +57,9 @@ def error_body(status_code: int, detail: Any = None, code: str | None = None) ->
 
 def _application_error_response(error: ApplicationError) -> Response:
     if error.field is not None:
-        return Response({error.field: [str(error.detail)]}, status=status.HTTP_400_BAD_REQUEST)
+        # As DRF's own field errors: the message, carrying its code for whoever reads `data`.
+        message = exceptions.ErrorDetail(str(error.detail), code=error.code)
+        return Response({error.field: [message]}, status=status.HTTP_400_BAD_REQUEST)
     body = {"detail": str(error.detail), "code": error.code, **error.extra}
     headers = {}
     if isinstance(error, Throttled | ServiceUnavailable):

@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from django.http import QueryDict
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -91,8 +90,6 @@ class StrictIntegerField(serializers.IntegerField):
 class PhoneField(StrictCharField):
     """A phone number in any common written form in, E.164 out."""
 
-    default_error_messages = {"invalid_phone": _("Enter a valid phone number.")}
-
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
@@ -101,9 +98,8 @@ class PhoneField(StrictCharField):
         text = super().to_internal_value(data)
         try:
             return phone_parse(text)
-        except InvalidPhone:
-            self.fail("invalid_phone")
-            raise  # unreachable: fail() raises
+        except InvalidPhone as error:
+            raise serializers.ValidationError(str(error.detail), code=error.code) from None
 
     def to_representation(self, value: Any) -> str:
         return str(value)

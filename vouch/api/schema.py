@@ -5,11 +5,18 @@ path list, and what every operation can answer besides its own responses (docs/a
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from vouch.accounts.errors import PhoneTaken, TokenNotValid
+from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
+from vouch.core.phones import InvalidPhone
+from vouch.otp import errors as otp_errors
+from vouch.referrals import errors as referral_errors
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -42,21 +49,6 @@ def canonical_paths_only(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> lis
     return [e for e in endpoints if not e[0].startswith("/api/") or e[0].endswith("/")]
 
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "description": "Every error but a validation error.",
-    "properties": {
-        "detail": {"type": "string", "description": "Human message, localised."},
-        "code": {"type": "string", "description": "Stable machine code."},
-        "retry_after": {"type": "integer", "description": "With 429: seconds to wait."},
-        "attempts_left": {"type": "integer", "description": "With `invalid_code`."},
-        "activated_invite_code": {
-            "type": "string",
-            "description": "With `invite_already_activated`.",
-        },
-    },
-    "required": ["detail", "code"],
-}
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
     "description": "Validation error: messages by field name (`non_field_errors` for the body).",
@@ -66,41 +58,80 @@ VALIDATION_ERROR_SCHEMA = {
 _REF_ERROR = {"$ref": "#/components/schemas/Error"}
 _REF_VALIDATION = {"$ref": "#/components/schemas/ValidationError"}
 
-# Every error code, with the example body the schema shows for it. "validation" stands for
-# DRF's `{field: [messages]}` shape, which has no code.
-_CODE_EXAMPLES: dict[str, dict[str, Any]] = {
+# What each operation's services raise, beyond what every operation answers: whole error
+# modules (each class in them is documented, so a new one needs no edit here) or classes.
+_OPERATION_RAISES: dict[str, tuple[ModuleType | type[ApplicationError], ...]] = {
+    "authenticate": (otp_errors, InvalidPhone, Throttled, ServiceUnavailable),
+    "invite_activate": (referral_errors, Throttled),
+    "token_refresh": (TokenNotValid,),
+    "logout": (TokenNotValid,),
+    "users_create": (PhoneTaken,),
+    "users_update": (PhoneTaken,),
+    "users_partial_update": (PhoneTaken,),
+}
+# Domain errors some operations answer by status, whatever else they raise.
+_STATUS_RAISES: dict[str, tuple[type[ApplicationError], ...]] = {"429": (Throttled,)}
+
+
+def error_classes_in(source: ModuleType | type[ApplicationError]) -> list[type[ApplicationError]]:
+    """The error classes a module defines (not those it imports), or the class itself."""
+    if isinstance(source, type):
+        return [source]
+    return [
+        value
+        for value in vars(source).values()
+        if isinstance(value, type)
+        and issubclass(value, ApplicationError)
+        and value.__module__ == source.__name__
+    ]
+
+
+def operation_errors(operation_id: str) -> list[type[ApplicationError]]:
+    """The domain errors `operation_id` can answer, as its services declare them."""
+    found: list[type[ApplicationError]] = []
+    for source in _OPERATION_RAISES.get(operation_id, ()):
+        found += [cls for cls in error_classes_in(source) if cls not in found]
+    return found
+
+
+def error_example(error: type[ApplicationError]) -> dict[str, Any]:
+    """The body the API answers for `error`, from the class: its code, message and extras."""
+    if error.field is not None:
+        return {error.field: [str(error.example_message())]}
+    return {"detail": str(error.example_message()), "code": error.code, **error.extra_example}
+
+
+def _domain_errors() -> list[type[ApplicationError]]:
+    seen: list[type[ApplicationError]] = []
+    for sources in (*_OPERATION_RAISES.values(), *_STATUS_RAISES.values()):
+        for source in sources:
+            seen += [cls for cls in error_classes_in(source) if cls not in seen]
+    return seen
+
+
+def error_schema() -> dict[str, Any]:
+    """The `{detail, code, ...}` shape, with every extra key a domain error can carry."""
+    properties: dict[str, Any] = {
+        "detail": {"type": "string", "description": "Human message, localised."},
+        "code": {"type": "string", "description": "Stable machine code."},
+    }
+    for error in _domain_errors():
+        for key, value in error.extra_example.items():
+            kind = "integer" if isinstance(value, int) else "string"
+            properties[key] = {"type": kind, "description": f"With `{error.code}`."}
+    return {
+        "type": "object",
+        "description": "Every error but a validation error.",
+        "properties": properties,
+        "required": ["detail", "code"],
+    }
+
+
+# The example bodies of the errors that are not ours to generate: the framework's (DRF,
+# simplejwt) and the request's own shape. "validation" stands for DRF's `{field: [messages]}`.
+_FRAMEWORK_EXAMPLES: dict[str, dict[str, Any]] = {
     "validation": {"phone": ["Enter a valid phone number."]},
     "parse_error": {"detail": "JSON parse error - Expecting value.", "code": "parse_error"},
-    "region_not_allowed": {
-        "detail": "Codes cannot be sent to numbers of this country.",
-        "code": "region_not_allowed",
-    },
-    "email_mismatch": {
-        "detail": "This account signs in by e-mail only at the address it has on record.",
-        "code": "email_mismatch",
-    },
-    "invalid_code": {"detail": "The code is wrong.", "code": "invalid_code", "attempts_left": 4},
-    "attempts_exceeded": {
-        "detail": "Too many wrong codes. Ask for a new code.",
-        "code": "attempts_exceeded",
-    },
-    "code_expired": {
-        "detail": "The code has expired. Ask for a new code.",
-        "code": "code_expired",
-    },
-    "no_active_code": {
-        "detail": "There is no active code for this number. Ask for a code first.",
-        "code": "no_active_code",
-    },
-    "invite_not_found": {"detail": "No invite code like this exists.", "code": "invite_not_found"},
-    "own_invite_code": {
-        "detail": "You cannot activate your own invite code.",
-        "code": "own_invite_code",
-    },
-    "invite_cycle": {
-        "detail": "This code belongs to someone you invited, directly or through others.",
-        "code": "invite_cycle",
-    },
     "not_authenticated": {
         "detail": "Authentication credentials were not provided.",
         "code": "not_authenticated",
@@ -124,31 +155,16 @@ _CODE_EXAMPLES: dict[str, dict[str, Any]] = {
         "detail": "You do not have permission to perform this action.",
         "code": "permission_denied",
     },
-    "account_disabled": {"detail": "This account is disabled.", "code": "user_inactive"},
     "not_found": {"detail": "Not found.", "code": "not_found"},
     "method_not_allowed": {"detail": 'Method "DELETE" not allowed.', "code": "method_not_allowed"},
     "not_acceptable": {
         "detail": "Could not satisfy the request Accept header.",
         "code": "not_acceptable",
     },
-    "invite_already_activated": {
-        "detail": "You have already activated an invite code.",
-        "code": "invite_already_activated",
-        "activated_invite_code": "A1B2C3",
-    },
     "request_too_large": {"detail": "The request body is too large.", "code": "request_too_large"},
     "unsupported_media_type": {
         "detail": 'Unsupported media type "application/xml" in request.',
         "code": "unsupported_media_type",
-    },
-    "throttled": {
-        "detail": "Too many requests. Try again later.",
-        "code": "throttled",
-        "retry_after": 42,
-    },
-    "delivery_failed": {
-        "detail": "The code could not be sent. Please try again in a moment.",
-        "code": "delivery_failed",
     },
 }
 
@@ -168,31 +184,13 @@ _DEFAULT_CODES: dict[str, list[str]] = {
     "404": ["not_found"],
     "405": ["method_not_allowed"],
     "406": ["not_acceptable"],
-    "409": ["invite_already_activated"],
     "413": ["request_too_large"],
     "415": ["unsupported_media_type"],
-    "429": ["throttled"],
-    "503": ["delivery_failed"],
 }
-# What an operation answers beyond the defaults above, by operationId and status.
+# The framework's answers an operation gives instead of the defaults, by status.
 _OPERATION_CODES: dict[str, dict[str, list[str]]] = {
-    "authenticate": {
-        "400": [
-            "validation",
-            "parse_error",
-            "region_not_allowed",
-            "email_mismatch",
-            "invalid_code",
-            "attempts_exceeded",
-            "code_expired",
-            "no_active_code",
-        ],
-        "403": ["account_disabled"],
-    },
-    "invite_activate": {
-        "400": ["validation", "parse_error", "invite_not_found", "own_invite_code", "invite_cycle"]
-    },
-    "token_refresh": {"401": ["token_not_valid"]},
+    "authenticate": {"403": []},
+    "token_refresh": {"401": []},
 }
 _STATUS_TEXT = {
     "400": "Validation error (`{field: [messages]}`) or a domain error (`{detail, code}`)",
@@ -205,7 +203,8 @@ _STATUS_TEXT = {
     "413": f"The request body is larger than the limit (`API_MAX_BODY_BYTES`, default {64 * 1024})",
     "415": "Unsupported media type: send `application/json`",
     "429": "Throttled: retry after `Retry-After` seconds (also in `retry_after`)",
-    "503": "The code could not be handed over to the provider; nothing was left half-done",
+    "503": "The code could not be handed over to the provider, or a backing service does not "
+    "answer; nothing was left half-done",
 }
 
 _ALLOW = {
@@ -426,27 +425,43 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-def _codes_for(operation_id: str, status: str) -> list[str]:
-    return _OPERATION_CODES.get(operation_id, {}).get(status) or _DEFAULT_CODES.get(status, [])
+def _examples_for(operation_id: str, status: str) -> dict[str, dict[str, Any]]:
+    """The example bodies of what `operation_id` answers with `status`, named by code."""
+    framework = _OPERATION_CODES.get(operation_id, {}).get(status)
+    names = _DEFAULT_CODES.get(status, []) if framework is None else framework
+    examples = {name: _FRAMEWORK_EXAMPLES[name] for name in names}
+    domain = [*_STATUS_RAISES.get(status, ()), *operation_errors(operation_id)]
+    for error in domain:
+        body = error_example(error)
+        if str(error.status) != status or examples.get(error.code) == body:
+            continue
+        examples[error.code if error.code not in examples else f"{error.code}_{status}"] = body
+    return examples
 
 
 def _error_response(operation_id: str, status: str, **headers: Any) -> dict[str, Any]:
     """The documented answer for an error status: its codes, its shape and an example each."""
-    names = _codes_for(operation_id, status)
-    codes = sorted({_CODE_EXAMPLES[n]["code"] for n in names if "code" in _CODE_EXAMPLES[n]})
+    examples = _examples_for(operation_id, status)
+    # `{detail, code}` bodies carry a code; `{field: [messages]}` bodies are named by theirs.
+    shaped = {name: isinstance(body.get("code"), str) for name, body in examples.items()}
+    codes = sorted({examples[name]["code"] for name, coded in shaped.items() if coded})
+    fields = sorted(name for name, coded in shaped.items() if not coded)
     schema: dict[str, Any] = {
         "allOf": [_REF_ERROR, {"type": "object", "properties": {"code": {"enum": codes}}}]
     }
-    if "validation" in names:
-        schema = {"anyOf": [schema, _REF_VALIDATION]}
+    if fields:
+        schema = {"anyOf": [schema, _REF_VALIDATION]} if codes else _REF_VALIDATION
     listed = ", ".join(f"`{c}`" for c in codes)
     description = _STATUS_TEXT.get(status, "Error") + (f": {listed}." if codes else ".")
+    refusals = [name for name in fields if name != "validation"]
+    if refusals:
+        description += " Field errors: " + ", ".join(f"`{n}`" for n in refusals) + "."
     response: dict[str, Any] = {
         "description": description,
         "content": {
             "application/json": {
                 "schema": schema,
-                "examples": {name: {"value": _CODE_EXAMPLES[name]} for name in names},
+                "examples": {name: {"value": body} for name, body in examples.items()},
             }
         },
     }
@@ -472,7 +487,7 @@ def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """
     components = result.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    schemas["Error"] = ERROR_SCHEMA
+    schemas["Error"] = error_schema()
     schemas["ValidationError"] = VALIDATION_ERROR_SCHEMA
     for schema in schemas.values():
         # Request alternatives overlap (a body may fit both), so "one of" would refuse the

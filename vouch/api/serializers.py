@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, tzinfo
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -21,29 +19,40 @@ from vouch.api.fields import (
     StrictIntegerField,
 )
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
+from vouch.otp.models import Channel
 from vouch.otp.selectors import CONVERSION_MAX_HOURS
+from vouch.referrals.selectors import invite_link_for
 
-_CODE_SEPARATORS = re.compile(r"[\s-]")
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": Channel.values,
+        "description": "How to send the code; when absent, the server's default channel.",
+    }
+)
+class ChannelField(serializers.Field):
+    """
+    A channel's name, as text; which channels exist and which are switched on is the rule of
+    `vouch.otp.inputs`. An empty form field reads as absent: the default channel.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        return str(data)
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
 
 
+# The rules of these inputs (the channels, the e-mail they need, the code's digits) are
+# `vouch.otp.inputs`', applied by the services: the serializers only parse.
 class CodeRequestSerializer(serializers.Serializer):
     phone = PhoneField()
     email = StrictEmailField(required=False, default="")
-    channel = serializers.ChoiceField(choices=["sms", "email"], required=False)
+    channel = ChannelField(required=False)
     invite_code = StrictCharField(
         required=False, allow_blank=True, default="", max_length=INVITE_CODE_MAX_INPUT
     )
-
-    def validate_channel(self, value: str) -> str:
-        if value not in settings.OTP_CHANNELS:
-            raise serializers.ValidationError(_("This channel is switched off."))
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs.setdefault("channel", settings.OTP_DEFAULT_CHANNEL)
-        if attrs["channel"] == "email" and not attrs.get("email"):
-            raise serializers.ValidationError({"email": [_("An e-mail address is required.")]})
-        return attrs
 
 
 class SignInSerializer(serializers.Serializer):
@@ -52,12 +61,6 @@ class SignInSerializer(serializers.Serializer):
     invite_code = StrictCharField(
         required=False, allow_blank=True, default="", max_length=INVITE_CODE_MAX_INPUT
     )
-
-    def validate_code(self, value: str) -> str:
-        digits = _CODE_SEPARATORS.sub("", value)
-        if not digits.isdigit() or not 4 <= len(digits) <= 10:
-            raise serializers.ValidationError(_("Enter the digits of the code."))
-        return digits
 
 
 class AuthenticateFormSerializer(CodeRequestSerializer):
@@ -128,7 +131,7 @@ class ProfileSerializer(serializers.Serializer):
     referrals_next = serializers.SerializerMethodField()
 
     def get_invite_link(self, user: User) -> str:
-        return f"{settings.SITE_URL}/join/{user.invite_code}"
+        return invite_link_for(user=user)
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_invited_by(self, user: User) -> dict[str, Any] | None:

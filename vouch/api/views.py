@@ -16,14 +16,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import NotAuthenticated
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from vouch.accounts.models import User
-from vouch.accounts.selectors import users_visible_to
+from vouch.accounts.selectors import signed_in_user, users_visible_to
 from vouch.accounts.services import user_create, user_delete, user_update
 from vouch.accounts.tokens import tokens_issue, tokens_refresh, tokens_revoke
 from vouch.api import serializers as s
@@ -36,14 +35,6 @@ from vouch.otp.selectors import conversion_report, conversion_totals, conversion
 from vouch.otp.services import challenge_request, sign_in_with_code
 from vouch.referrals.selectors import inviter_for_user, referrals_for_user
 from vouch.referrals.services import invite_code_activate
-
-
-def signed_in_user(request: Request) -> User:
-    """The authenticated user (views that call this require authentication)."""
-    user = request.user
-    if not isinstance(user, User):
-        raise NotAuthenticated()
-    return user
 
 
 def profile_data(request: Request, user: User) -> dict[str, Any]:

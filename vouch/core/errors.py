@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import HttpResponseBase
 from django.utils.functional import Promise
@@ -21,6 +21,14 @@ class ApplicationError(Exception):
     # (the API as a validation error, `{field: [message]}`).
     field: str | None = None
     message: str | Promise = _("The request could not be completed.")
+    # The keys the body carries besides `detail` and `code`, with example values: the API's
+    # schema documents each error from its class.
+    extra_example: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def example_message(cls) -> str | Promise:
+        """The message of an example of this error, for the schema."""
+        return cls.message
 
     def __init__(self, message: str | Promise | None = None, **extra: Any) -> None:
         self.detail = message if message is not None else self.message
@@ -32,6 +40,7 @@ class Throttled(ApplicationError):
     code = "throttled"
     status = 429
     message = _("Too many requests. Try again later.")
+    extra_example = {"retry_after": 42}
 
     def __init__(
         self, retry_after: int, message: str | Promise | None = None, *, scope: str = ""

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from vouch.core.errors import ApplicationError
 
 
-class InvalidPhone(ValueError):
-    pass
+class InvalidPhone(ApplicationError, ValueError):
+    code = "invalid_phone"
+    field = "phone"
+    message = _("Enter a valid phone number.")
 
 
 def phone_parse(raw: str, *, region: str | None = None) -> str:
     """Return `raw` in E.164, or raise InvalidPhone for an invalid or impossible number."""
     text = (raw or "").strip()
     if not text or len(text) > 64:
-        raise InvalidPhone(raw)
+        raise InvalidPhone()
     default_region = region or settings.PHONE_DEFAULT_REGION
     try:
         number = phonenumbers.parse(text, default_region)
@@ -27,7 +32,7 @@ def phone_parse(raw: str, *, region: str | None = None) -> str:
         except phonenumbers.NumberParseException:
             number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(raw)
+        raise InvalidPhone()
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -17,6 +17,7 @@ class DeliveryFailed(ApplicationError):
 class InvalidCode(ApplicationError):
     code = "invalid_code"
     message = _("The code is wrong.")
+    extra_example = {"attempts_left": 4}
 
 
 class AttemptsExceeded(ApplicationError):
@@ -43,3 +44,35 @@ class UserInactive(ApplicationError):
     code = "user_inactive"
     status = 403
     message = _("This account is disabled.")
+
+
+class CodeMalformed(ApplicationError):
+    code = "code_malformed"
+    field = "code"
+    message = _("Enter the digits of the code.")
+
+
+class ChannelUnknown(ApplicationError):
+    code = "channel_unknown"
+    field = "channel"
+    # DRF's own wording (and catalogue), which the API has always answered.
+    message = _('"{input}" is not a valid choice.')
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(str(self.message).format(input=channel))
+
+    @classmethod
+    def example_message(cls) -> str:
+        return str(cls.message).format(input="pigeon")
+
+
+class ChannelSwitchedOff(ApplicationError):
+    code = "channel_switched_off"
+    field = "channel"
+    message = _("This channel is switched off.")
+
+
+class EmailRequired(ApplicationError):
+    code = "email_required"
+    field = "email"
+    message = _("An e-mail address is required.")

@@ -20,7 +20,13 @@ from vouch.audit.models import Kind
 from vouch.audit.services import audit_record
 from vouch.core import clock
 from vouch.core.errors import ApplicationError
-from vouch.core.phones import mask_email, mask_phone, mask_phone_for_log, phone_region
+from vouch.core.phones import (
+    mask_email,
+    mask_phone,
+    mask_phone_for_log,
+    phone_parse,
+    phone_region,
+)
 from vouch.core.requests import NO_ORIGIN, Origin
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.delivery.models import Message
@@ -38,6 +44,7 @@ from vouch.otp.errors import (
     UserInactive,
 )
 from vouch.otp.hashing import code_generate, code_hash, code_matches, salt_generate
+from vouch.otp.inputs import channel_resolve, code_normalize, email_for_channel
 from vouch.otp.messages import code_email, code_sms_text
 from vouch.otp.models import Challenge, Channel, DeliveryStatus
 from vouch.otp.selectors import CONVERSION_MAX_HOURS
@@ -102,14 +109,16 @@ def _same_address(one: str, other: str) -> bool:
 def challenge_request(
     *,
     phone: str,
-    channel: str,
+    channel: str | None = None,
     email: str = "",
     invite_code: str = "",
     origin: Origin = NO_ORIGIN,
     language: str = "",
 ) -> CodeRequested:
     """
-    Send a fresh code to `phone` (by SMS) or to `email`, replacing any earlier code.
+    Send a fresh code to `phone` (by SMS) or to `email`, replacing any earlier code. The
+    channel is the default one when None; `inputs` says which phone, channel and e-mail are
+    taken (InvalidPhone, ChannelUnknown, ChannelSwitchedOff, EmailRequired).
 
     The answer does not depend on whether the phone has an account, nor on whether `email`
     may sign in to it: a code for an address that may not is withheld (never sent, and no
@@ -118,6 +127,9 @@ def challenge_request(
     could not be delivered can never sign in. A request that fails on the way (the database
     stops) gives back every limit it counted.
     """
+    phone = phone_parse(phone)
+    channel = channel_resolve(channel)
+    email = email_for_channel(channel=channel, email=email)
     by_email = channel == Channel.EMAIL
     limited_email = email if by_email else ""
     try:
@@ -269,8 +281,11 @@ def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Ch
     UPDATE, so of concurrent requests with the right code exactly one gets the challenge; the
     rest see it consumed. Every wrong code also counts towards the phone's daily cap, which
     locks it. Raise InvalidCode (with `attempts_left`), AttemptsExceeded, CodeExpired,
-    NoActiveCode or Throttled.
+    NoActiveCode or Throttled; a phone or a code that cannot be one (InvalidPhone,
+    CodeMalformed) is refused before anything counts.
     """
+    phone = phone_parse(phone)
+    code = code_normalize(code)
     guess: policies.Guess | None = None
     try:
         newest = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
@@ -329,6 +344,7 @@ def sign_in_with_code(
     was never proven ends every other session of that account (`user_phone_prove`).
     """
     challenge = challenge_verify(phone=phone, code=code, origin=origin)
+    phone = challenge.phone  # in E.164, whatever form it was given in
     user: User | None = None
     try:
         user, created = _account_for(challenge)

@@ -22,3 +22,4 @@ class InviteAlreadyActivated(ApplicationError):
     code = "invite_already_activated"
     status = 409
     message = _("You have already activated an invite code.")
+    extra_example = {"activated_invite_code": "A1B2C3"}

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Count, F, QuerySet
 from django.db.models.functions import Cast, TruncDate
+from django.urls import reverse
 
 from vouch.accounts.models import User
 from vouch.core import clock
@@ -30,6 +32,11 @@ def referrals_for_user(*, user_id: int) -> QuerySet[User]:
         .annotate(phone_e164=Cast("phone", output_field=CharField()))
         .order_by(*REFERRAL_ORDERING)
     )
+
+
+def invite_link_for(*, user: User) -> str:
+    """The link that carries `user`'s invite code to the sign-in: the join page, absolute."""
+    return settings.SITE_URL + reverse("web:join", kwargs={"code": user.invite_code})
 
 
 def inviter_for_user(*, user: User) -> User | None:

@@ -52,7 +52,8 @@ def form_error_add(form: forms.Form, error: ApplicationError, *, field: str | No
     if isinstance(error, ServiceUnavailable):
         raise error  # no form can show an outage: the 503 page does (ApiErrorMiddleware)
     target = error.field if error.field in form.fields else field
-    form.add_error(target if target in form.fields else None, str(error_message(error)))
+    message = forms.ValidationError(str(error_message(error)), code=error.code)
+    form.add_error(target if target in form.fields else None, message)
 
 
 def invite_outcome_message(code: str) -> str:

@@ -1,19 +1,19 @@
-"""The forms of the pages: they parse input only; the rules live in the services."""
+"""
+The forms of the pages: they parse input only (types, lengths); the rules live in the
+services (`vouch.otp.inputs`), whose refusals `form_error_add` shows on the field.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
 from vouch.core.phones import InvalidPhone, phone_parse
-
-_CODE_SEPARATORS = re.compile(r"[\s-]")
-CHANNEL_LABELS = {"sms": _("SMS"), "email": _("E-mail")}
+from vouch.otp import app_settings
+from vouch.otp.models import Channel
 
 
 class PhoneForm(forms.Form):
@@ -32,41 +32,34 @@ class PhoneForm(forms.Form):
         required=False,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    channel = forms.ChoiceField(
-        label=_("Send the code by"), required=False, widget=forms.RadioSelect
-    )
+    # Text, not a ChoiceField: the service says which channels exist and are switched on.
+    channel = forms.CharField(label=_("Send the code by"), required=False, strip=False)
     invite_code = forms.CharField(
         required=False, max_length=INVITE_CODE_MAX_INPUT, widget=forms.HiddenInput
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        channels = list(settings.OTP_CHANNELS)
+        channels = app_settings.channels()
+        channel = self.fields["channel"]
         if len(channels) > 1:
-            channel = self.fields["channel"]
-            assert isinstance(channel, forms.ChoiceField)  # noqa: S101 (declared above)
-            channel.choices = [(c, CHANNEL_LABELS[c]) for c in channels]
-            channel.initial = settings.OTP_DEFAULT_CHANNEL
+            labels = dict(Channel.choices)
+            channel.widget = forms.RadioSelect(choices=[(c, labels[c]) for c in channels])
+            channel.initial = app_settings.default_channel()
         else:
-            del self.fields["channel"]
-        if "email" not in channels:
+            channel.widget = forms.HiddenInput()  # one channel: nothing to choose, not shown
+        if Channel.EMAIL not in channels:
             del self.fields["email"]
 
     def clean_phone(self) -> str:
         try:
             return phone_parse(self.cleaned_data["phone"])
-        except InvalidPhone:
-            raise forms.ValidationError(
-                _("Enter a valid phone number."), code="invalid_phone"
-            ) from None
+        except InvalidPhone as error:
+            raise forms.ValidationError(str(error.detail), code=error.code) from None
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        data["channel"] = data.get("channel") or settings.OTP_DEFAULT_CHANNEL
-        if data["channel"] == "email" and not data.get("email") and "email" not in self.errors:
-            self.add_error("email", _("Enter the e-mail address to send the code to."))
-        return data
+    def channel_named(self) -> str | None:
+        """The channel the form names, or None for the default one (none chosen)."""
+        return self.cleaned_data.get("channel") or None
 
 
 class CodeForm(forms.Form):
@@ -86,12 +79,6 @@ class CodeForm(forms.Form):
                 "class": "code-input",
             }
         )
-
-    def clean_code(self) -> str:
-        digits = _CODE_SEPARATORS.sub("", self.cleaned_data["code"])
-        if not digits.isdigit() or not 4 <= len(digits) <= 10:
-            raise forms.ValidationError(_("Enter the digits of the code."), code="invalid")
-        return digits
 
 
 class ResendForm(forms.Form):

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vouch.accounts.backends import ONE_TIME_CODE_BACKEND
-from vouch.accounts.models import User
+from vouch.accounts.selectors import signed_in_user
 from vouch.accounts.services import user_delete, user_signed_out
 from vouch.core import clock
 from vouch.core.codes import normalize_invite_code
@@ -30,7 +30,7 @@ from vouch.core.phones import format_phone, mask_phone
 from vouch.core.requests import origin_of
 from vouch.delivery.selectors import messages_recent
 from vouch.otp.services import CodeRequested, challenge_request, sign_in_with_code
-from vouch.referrals.selectors import inviter_for_user, referrals_for_user
+from vouch.referrals.selectors import invite_link_for, inviter_for_user, referrals_for_user
 from vouch.referrals.services import invite_code_activate, invite_link_follow
 from vouch.web.errors import form_error_add, invite_outcome_message, throttled_page
 from vouch.web.forms import CodeForm, DeleteForm, InviteForm, PhoneForm, ResendForm
@@ -39,13 +39,6 @@ from vouch.web.pictures import invite_qr_svg, referrals_chart_svg
 OUTBOX_SIZE = 50
 PENDING_LOGIN = "vouch_login"
 PENDING_INVITE = "vouch_invite"
-
-
-def signed_in_user(request: HttpRequest) -> User:
-    """The user of a view behind login_required."""
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (login_required guarantees it)
-    return user
 
 
 @require_GET
@@ -85,7 +78,7 @@ def login_phone(request: HttpRequest) -> HttpResponse:
             try:
                 sent = challenge_request(
                     phone=data["phone"],
-                    channel=data["channel"],
+                    channel=form.channel_named(),
                     email=data.get("email") or "",
                     invite_code=data["invite_code"],
                     origin=origin_of(request),
@@ -216,7 +209,7 @@ def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 2
     page = _page_number(request, last=max(1, math.ceil(user.referrals_count / size)))
     # One row more than a page tells whether there is a next one, without a COUNT query.
     rows = list(referrals_for_user(user_id=user.pk)[(page - 1) * size : page * size + 1])
-    invite_link = f"{settings.SITE_URL}/join/{user.invite_code}"
+    invite_link = invite_link_for(user=user)
     inviter = inviter_for_user(user=user)
     context = {
         "profile": user,

@@ -1,0 +1,45 @@
+"""
+The rules of the sign-in's input, in one place: the services apply them, and both front ends
+(the API's serializers, the pages' forms) only parse types and lengths before calling them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vouch.otp import app_settings
+from vouch.otp.errors import ChannelSwitchedOff, ChannelUnknown, CodeMalformed, EmailRequired
+from vouch.otp.models import Channel
+
+CODE_MIN_DIGITS = 4
+CODE_MAX_DIGITS = 10
+_CODE_SEPARATORS = re.compile(r"[\s-]")
+
+
+def code_normalize(raw: str) -> str:
+    """Return the digits of a typed code (spaces and dashes dropped), or raise CodeMalformed."""
+    digits = _CODE_SEPARATORS.sub("", raw)
+    if not digits.isdigit() or not CODE_MIN_DIGITS <= len(digits) <= CODE_MAX_DIGITS:
+        raise CodeMalformed()
+    return digits
+
+
+def channel_resolve(channel: str | None) -> str:
+    """
+    The channel to send a code by: the default one when none is named (None), else the named
+    one if it exists and is switched on. Raise ChannelUnknown or ChannelSwitchedOff.
+    """
+    if channel is None:
+        return app_settings.default_channel()
+    if channel not in Channel.values:
+        raise ChannelUnknown(channel)
+    if channel not in app_settings.channels():
+        raise ChannelSwitchedOff()
+    return channel
+
+
+def email_for_channel(*, channel: str, email: str) -> str:
+    """The address a code goes to by e-mail, required for that channel; raise EmailRequired."""
+    if channel == Channel.EMAIL and not email:
+        raise EmailRequired()
+    return email
