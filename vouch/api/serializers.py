@@ -21,6 +21,7 @@ from vouch.api.fields import (
     StrictIntegerField,
 )
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
+from vouch.otp.app_settings import otp_settings
 from vouch.otp.selectors import CONVERSION_MAX_HOURS
 
 _CODE_SEPARATORS = re.compile(r"[\s-]")
@@ -35,12 +36,12 @@ class CodeRequestSerializer(serializers.Serializer):
     )
 
     def validate_channel(self, value: str) -> str:
-        if value not in settings.OTP_CHANNELS:
+        if value not in otp_settings.CHANNELS:
             raise serializers.ValidationError(_("This channel is switched off."))
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs.setdefault("channel", settings.OTP_DEFAULT_CHANNEL)
+        attrs.setdefault("channel", otp_settings.DEFAULT_CHANNEL)
         if attrs["channel"] == "email" and not attrs.get("email"):
             raise serializers.ValidationError({"email": [_("An e-mail address is required.")]})
         return attrs

@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
 from vouch.core.phones import InvalidPhone, phone_parse
+from vouch.otp.app_settings import otp_settings
 
 _CODE_SEPARATORS = re.compile(r"[\s-]")
 CHANNEL_LABELS = {"sms": _("SMS"), "email": _("E-mail")}
@@ -41,12 +41,12 @@ class PhoneForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        channels = list(settings.OTP_CHANNELS)
+        channels = list(otp_settings.CHANNELS)
         if len(channels) > 1:
             channel = self.fields["channel"]
             assert isinstance(channel, forms.ChoiceField)  # noqa: S101 (declared above)
             channel.choices = [(c, CHANNEL_LABELS[c]) for c in channels]
-            channel.initial = settings.OTP_DEFAULT_CHANNEL
+            channel.initial = otp_settings.DEFAULT_CHANNEL
         else:
             del self.fields["channel"]
         if "email" not in channels:
@@ -63,7 +63,7 @@ class PhoneForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        data["channel"] = data.get("channel") or settings.OTP_DEFAULT_CHANNEL
+        data["channel"] = data.get("channel") or otp_settings.DEFAULT_CHANNEL
         if data["channel"] == "email" and not data.get("email") and "email" not in self.errors:
             self.add_error("email", _("Enter the e-mail address to send the code to."))
         return data
