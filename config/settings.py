@@ -1,6 +1,11 @@
 """
 Vouch settings. Every value comes from the environment (or a `.env` file in the project
-root) through this one module; docs/configuration.md lists each variable with its default.
+root) through this one module, grouped by the app that reads it; each app reads its own
+through its settings object (`vouch/<app>/app_settings.py`), and `vouch.core.settings_registry`
+documents every variable (`manage.py settings_reference`, which writes the tables of
+docs/configuration.md). Values are checked by the apps'
+system checks (`vouch/<app>/checks.py`), not here: only what Django cannot start without is
+refused at import.
 """
 
 from __future__ import annotations
@@ -32,8 +37,7 @@ if not JWT_SIGNING_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("JWT_SIGNING_KEY must be set when DEBUG is off.")
     JWT_SIGNING_KEY = hashlib.sha256(f"vouch-jwt:{SECRET_KEY}".encode()).hexdigest()
-if len(JWT_SIGNING_KEY.encode()) < 32:
-    raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 256 bits (32 bytes).")
+# At least 32 bytes: the system check vouch.E030 (vouch.accounts.checks).
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -158,7 +162,8 @@ AUTHENTICATION_BACKENDS = [
     "vouch.accounts.backends.OneTimeCodeBackend",
 ]
 # Wrong admin passwords per account and per client IP within ADMIN_LOGIN_LOCKOUT seconds;
-# at either cap the admin login refuses every password until the window ends.
+# at either cap the admin login refuses every password until the window ends
+# (vouch.accounts.app_settings).
 ADMIN_LOGIN_FAILURES_PER_ACCOUNT = env.int("ADMIN_LOGIN_FAILURES_PER_ACCOUNT", default=5)
 ADMIN_LOGIN_FAILURES_PER_IP = env.int("ADMIN_LOGIN_FAILURES_PER_IP", default=20)
 ADMIN_LOGIN_LOCKOUT = env.int("ADMIN_LOGIN_LOCKOUT", default=900)
@@ -178,7 +183,7 @@ PHONENUMBER_DEFAULT_REGION = PHONE_DEFAULT_REGION
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
-# --- one-time codes (docs/security.md) ------------------------------------------------------
+# --- one-time codes (vouch.otp.app_settings; checked by vouch.otp.checks) -------------------
 OTP_CHANNELS = [c.strip().lower() for c in env.list("OTP_CHANNELS", default=["sms", "email"])]
 OTP_DEFAULT_CHANNEL = env.str("OTP_DEFAULT_CHANNEL", default="sms").lower()
 # true: a code by e-mail may create the account of a phone nobody has proven (the original
@@ -198,15 +203,11 @@ OTP_VERIFIES_PER_IP_HOUR = env.int("OTP_VERIFIES_PER_IP_HOUR", default=100)
 # one host or home is usually given); IPv4 addresses count one by one.
 OTP_IPV6_PREFIX = env.int("OTP_IPV6_PREFIX", default=64)
 OTP_ALLOWED_REGIONS = [r.strip().upper() for r in env.list("OTP_ALLOWED_REGIONS", default=[])]
-if not 4 <= OTP_CODE_LENGTH <= 10:
-    raise ImproperlyConfigured("OTP_CODE_LENGTH must be between 4 and 10.")
-if not 1 <= OTP_IPV6_PREFIX <= 128:
-    raise ImproperlyConfigured("OTP_IPV6_PREFIX must be between 1 and 128.")
-if OTP_DEFAULT_CHANNEL not in OTP_CHANNELS:
-    raise ImproperlyConfigured("OTP_DEFAULT_CHANNEL must be one of OTP_CHANNELS.")
-if set(OTP_CHANNELS) - {"sms", "email"}:
-    raise ImproperlyConfigured("OTP_CHANNELS may hold only 'sms' and 'email'.")
+# What `manage.py prune` keeps (days): challenges (never less than the conversion report's 30
+# days; never one that can still be used).
+OTP_CHALLENGE_RETENTION_DAYS = env.int("OTP_CHALLENGE_RETENTION_DAYS", default=31)
 
+# --- referrals (vouch.referrals.app_settings) ------------------------------------------------
 REFERRALS_PAGE_SIZE = env.int("REFERRALS_PAGE_SIZE", default=20)
 REFERRALS_FAILED_ACTIVATIONS_PER_USER_HOUR = env.int(
     "REFERRALS_FAILED_ACTIVATIONS_PER_USER_HOUR", default=10
@@ -215,77 +216,84 @@ REFERRALS_FAILED_ACTIVATIONS_PER_IP_HOUR = env.int(
     "REFERRALS_FAILED_ACTIVATIONS_PER_IP_HOUR", default=30
 )
 REFERRALS_UNKNOWN_JOINS_PER_IP_HOUR = env.int("REFERRALS_UNKNOWN_JOINS_PER_IP_HOUR", default=30)
-AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
-# What `manage.py prune` keeps (days): challenges (never less than the conversion report's 30
-# days; never one that can still be used), messages (never a queued one), finished task results.
-OTP_CHALLENGE_RETENTION_DAYS = env.int("OTP_CHALLENGE_RETENTION_DAYS", default=31)
-DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
-TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=14)
 
-# --- delivery -------------------------------------------------------------------------------
-# Background work: "immediate" (in the request), "database" (`make worker`) or "rq" (Redis).
+# --- audit trail (vouch.audit.app_settings) -------------------------------------------------
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
+
+# --- background work (vouch.core.app_settings; checked by vouch.core.checks) ----------------
+# "immediate" (in the request), "database" (`make worker`) or "rq" (Redis). An unknown name is
+# the error vouch.E020; until it is fixed the work runs in the request.
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="immediate").lower()
 _TASK_BACKENDS = {
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
     "database": "django_tasks_db.DatabaseBackend",
     "rq": "django_tasks_rq.RQBackend",
 }
-if TASKS_BACKEND not in _TASK_BACKENDS:
-    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}.")
-if TASKS_BACKEND == "rq" and not REDIS_URL:
-    raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL.")
-TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": []}}
+TASKS = {
+    "default": {
+        "BACKEND": _TASK_BACKENDS.get(TASKS_BACKEND, _TASK_BACKENDS["immediate"]),
+        "QUEUES": [],
+    }
+}
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+# Days finished task rows are kept (`manage.py prune`, TASKS_BACKEND=database).
+TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=14)
 
+# --- delivery (vouch.delivery.app_settings; checked by vouch.delivery.checks) ---------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 SMS_ROUTES = env.str("SMS_ROUTES", default="")
 SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10.0)
 SMS_MAX_ROUNDS = env.int("SMS_MAX_ROUNDS", default=5)
 SMS_RETRY_BACKOFF = env.int("SMS_RETRY_BACKOFF", default=30)
 SMS_CALLBACK_SECRET = env.str("SMS_CALLBACK_SECRET", default="")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "sent_sms"))
+SMS_ALLOW_DEV_BACKEND = env.bool("SMS_ALLOW_DEV_BACKEND", default=False)
+# What `manage.py prune` keeps (days): sent and failed messages (never a queued one).
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
+# The SMS providers, one group each (delivery_settings.<alias>).
+# twilio
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env.str("TWILIO_FROM", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+# smsru
 SMSRU_API_ID = env.str("SMSRU_API_ID", default="")
 SMSRU_FROM = env.str("SMSRU_FROM", default="")
 SMSRU_API_URL = env.str("SMSRU_API_URL", default="https://sms.ru")
+# smsc
 SMSC_LOGIN = env.str("SMSC_LOGIN", default="")
 SMSC_PASSWORD = env.str("SMSC_PASSWORD", default="")
 SMSC_SENDER = env.str("SMSC_SENDER", default="")
 SMSC_API_URL = env.str("SMSC_API_URL", default="https://smsc.ru")
+# smsaero
 SMSAERO_EMAIL = env.str("SMSAERO_EMAIL", default="")
 SMSAERO_API_KEY = env.str("SMSAERO_API_KEY", default="")
 SMSAERO_SIGN = env.str("SMSAERO_SIGN", default="SMS Aero")
 SMSAERO_API_URL = env.str("SMSAERO_API_URL", default="https://gate.smsaero.ru/v2")
+# telegram
 TELEGRAM_GATEWAY_TOKEN = env.str("TELEGRAM_GATEWAY_TOKEN", default="")
 TELEGRAM_GATEWAY_API_URL = env.str(
     "TELEGRAM_GATEWAY_API_URL", default="https://gatewayapi.telegram.org"
 )
 TELEGRAM_GATEWAY_CHECK_ABILITY = env.bool("TELEGRAM_GATEWAY_CHECK_ABILITY", default=False)
-SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "sent_sms"))
-SMS_ALLOW_DEV_BACKEND = env.bool("SMS_ALLOW_DEV_BACKEND", default=False)
+# webhook
 SMS_WEBHOOK_URL = env.str("SMS_WEBHOOK_URL", default="")
 SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="")
 
+# E-mail (Django's own settings): the SMTP server is whatever EMAIL_HOST names, Django's
+# defaults otherwise; an SMTP login left pointing at localhost is the warning vouch.W003.
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
-if EMAIL_HOST_USER and EMAIL_HOST_PASSWORD:
-    # The original system's setting: a Gmail account with an app password.
-    _email_backend_default = "django.core.mail.backends.smtp.EmailBackend"
-    _email_host_default, _email_port_default, _email_tls_default = "smtp.gmail.com", 587, True
-else:
-    _email_backend_default = (
-        "django.core.mail.backends.console.EmailBackend"
-        if DEBUG
-        else "django.core.mail.backends.smtp.EmailBackend"
-    )
-    _email_host_default, _email_port_default, _email_tls_default = "localhost", 25, False
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email_backend_default)
-EMAIL_HOST = env.str("EMAIL_HOST", default=_email_host_default)
-EMAIL_PORT = env.int("EMAIL_PORT", default=_email_port_default)
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=_email_tls_default)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG and not EMAIL_HOST_USER
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 if "EMAIL_FILE_PATH" in env:
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
@@ -431,9 +439,8 @@ if TRUSTED_PROXY_COUNT:
 # --- logging --------------------------------------------------------------------------------
 # "text" reads well in a terminal; production sets "json": one object a line, with the
 # request id (vouch.core.logging).
+# Anything else is the error vouch.E022, and the lines stay text meanwhile.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
-if LOG_FORMAT not in ("text", "json"):
-    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -449,7 +456,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
             "filters": ["request_id", "secrets"],
         }
     },
@@ -474,10 +481,8 @@ LOGGING = {
 
 # --- metrics (GET /metrics, vouch.core.metrics) ---------------------------------------------
 # Staff may read /metrics; so may a scraper sending `Authorization: Bearer <METRICS_TOKEN>`.
-# Empty: no token access.
+# Empty: no token access; shorter than 32 characters: the error vouch.E023.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
-    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long.")
 # Several worker processes (gunicorn) write their numbers here and /metrics adds them up;
 # config/gunicorn.py empties it when the server starts. The client library reads the
 # variable from the environment itself, so it must be set there (or in .env), not only here.

@@ -260,7 +260,12 @@ def test_the_default_log_format_is_text():
     assert done.stderr.strip().endswith("WARNING vouch.x [-] hi")
 
 
-def test_an_unknown_log_format_is_refused():
-    done = _django_process("pass", LOG_FORMAT="xml")
+def test_an_unknown_log_format_is_refused_by_the_system_checks_and_logs_text_meanwhile():
+    done = _django_process(
+        "import logging; logging.getLogger('vouch.x').warning('hi'); "
+        "from django.core.management import call_command; call_command('check')",
+        LOG_FORMAT="xml",
+    )
     assert done.returncode != 0
-    assert "LOG_FORMAT" in done.stderr
+    assert "WARNING vouch.x [-] hi" in done.stderr
+    assert "vouch.E022" in done.stderr

@@ -65,10 +65,45 @@ def test_a_malformed_route_is_reported(settings):
 
 
 def test_telegram_with_codes_longer_than_eight_digits_warns(settings):
-    from vouch.delivery.checks import check_telegram_code_length
+    from vouch.otp.checks import check_telegram_code_length
 
     settings.SMS_ROUTES = "*:telegram,twilio"
     settings.OTP_CODE_LENGTH = 9
     assert [w.id for w in check_telegram_code_length()] == ["vouch.W002"]
     settings.OTP_CODE_LENGTH = 8
     assert check_telegram_code_length() == []
+
+
+def _code_ids() -> list[str]:
+    from vouch.otp.checks import check_code_settings
+
+    return [message.id for message in check_code_settings()]
+
+
+def test_the_default_code_settings_pass(settings):
+    assert _code_ids() == []
+
+
+@pytest.mark.parametrize(
+    ("length", "ids"), [(3, ["vouch.E010"]), (4, []), (10, []), (11, ["vouch.E010"])]
+)
+def test_the_code_length_is_between_4_and_10(settings, length, ids):
+    settings.OTP_CODE_LENGTH = length
+    assert _code_ids() == ids
+
+
+def test_an_unknown_channel_is_an_error(settings):
+    settings.OTP_CHANNELS = ["sms", "pigeon"]
+    assert _code_ids() == ["vouch.E011"]
+
+
+def test_the_default_channel_must_be_switched_on(settings):
+    settings.OTP_CHANNELS = ["email"]
+    settings.OTP_DEFAULT_CHANNEL = "sms"
+    assert _code_ids() == ["vouch.E012"]
+
+
+def test_a_wrong_code_setting_stops_manage_py(settings):
+    settings.OTP_CODE_LENGTH = 3
+    with pytest.raises(SystemCheckError, match=r"vouch\.E010"):
+        call_command("check")

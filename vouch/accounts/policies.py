@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 from contextlib import AbstractContextManager
 
-from django.conf import settings
-
+from vouch.accounts.app_settings import accounts_settings
 from vouch.core.attempts import Attempt, Limit, attempt
 from vouch.core.phones import InvalidPhone, phone_parse
 from vouch.core.requests import ip_bucket
@@ -39,7 +38,7 @@ def admin_login_try(*, account: str, ip: str | None) -> AbstractContextManager[A
     Admit one admin password try for `account` (see `admin_account`) from `ip`, or raise
     Throttled. Call `failed()` when the password was refused; a sign-in gives the slots back.
     """
-    window = settings.ADMIN_LOGIN_LOCKOUT
+    window = accounts_settings.ADMIN_LOGIN_LOCKOUT
     limits = []
     if account:
         # Hashed: the key stays short whatever was typed, and holds no phone number.
@@ -48,7 +47,7 @@ def admin_login_try(*, account: str, ip: str | None) -> AbstractContextManager[A
             Limit(
                 "admin_account",
                 f"admin:login:failures-account:{digest}",
-                settings.ADMIN_LOGIN_FAILURES_PER_ACCOUNT,
+                accounts_settings.ADMIN_LOGIN_FAILURES_PER_ACCOUNT,
                 window,
             )
         )
@@ -57,7 +56,7 @@ def admin_login_try(*, account: str, ip: str | None) -> AbstractContextManager[A
             Limit(
                 "admin_ip",
                 f"admin:login:failures-ip:{ip_bucket(ip)}",
-                settings.ADMIN_LOGIN_FAILURES_PER_IP,
+                accounts_settings.ADMIN_LOGIN_FAILURES_PER_IP,
                 window,
             )
         )

@@ -4,7 +4,6 @@ import copy
 from datetime import UTC
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
@@ -14,6 +13,7 @@ from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagina
 from rest_framework.request import Request
 
 from vouch.api.fields import StrictIntegerField
+from vouch.referrals.app_settings import referrals_settings
 from vouch.referrals.selectors import REFERRAL_ORDERING
 
 MAX_PAGE_SIZE = 100
@@ -51,7 +51,7 @@ class ReferralPagination(CursorPagination):
 
     def get_page_size(self, request: Request) -> int | None:
         size = _positive_int_param(request, "page_size", MAX_PAGE_SIZE)
-        return size or settings.REFERRALS_PAGE_SIZE
+        return size or referrals_settings.PAGE_SIZE
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         """
@@ -81,7 +81,7 @@ class ReferralPagination(CursorPagination):
                 "description": "The opaque position from a `next` or `previous` link.",
                 "schema": {"type": "string"},
             },
-            _page_size_parameter(settings.REFERRALS_PAGE_SIZE),
+            _page_size_parameter(referrals_settings.PAGE_SIZE),
         ]
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
+from vouch.audit.app_settings import audit_settings
 from vouch.audit.models import AuthEvent, Kind
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_phone_for_log, phone_region
@@ -93,6 +93,6 @@ def audit_prune(
     `batch_size` keys, each its own short transaction; with `dry_run` only count them.
     Return how many.
     """
-    days = settings.AUDIT_RETENTION_DAYS if retention_days is None else retention_days
+    days = audit_settings.RETENTION_DAYS if retention_days is None else retention_days
     old = AuthEvent.objects.filter(created_at__lt=clock.now() - timedelta(days=days))
     return delete_in_batches(old, batch_size=batch_size, dry_run=dry_run)

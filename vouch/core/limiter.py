@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
 from vouch.core import clock
+from vouch.core.app_settings import core_settings
 from vouch.core.errors import ServiceUnavailable, dependency_failure, dependency_failure_log
 from vouch.core.models import LimitCounter
 
@@ -222,11 +222,11 @@ class RedisLimiter(BaseLimiter):
         import redis
 
         # Deployments sharing one Redis keep their limits apart by CACHE_KEY_PREFIX.
-        self.prefix = f"{settings.CACHE_KEY_PREFIX if prefix is None else prefix}:limit:"
+        self.prefix = f"{core_settings.CACHE_KEY_PREFIX if prefix is None else prefix}:limit:"
         self.client: Any = redis.Redis.from_url(
             url,
-            socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+            socket_connect_timeout=core_settings.REDIS_SOCKET_TIMEOUT,
+            socket_timeout=core_settings.REDIS_SOCKET_TIMEOUT,
         )
         self._hit_all = self.client.register_script(_HIT_ALL_SCRIPT)
         self._release = self.client.register_script(_RELEASE_SCRIPT)
@@ -272,6 +272,6 @@ def _redis_limiter(url: str) -> RedisLimiter:
 
 def get_limiter() -> BaseLimiter:
     """Redis when REDIS_URL is set (one connection pool per process), else the database."""
-    if settings.REDIS_URL:
-        return _redis_limiter(settings.REDIS_URL)
+    if core_settings.REDIS_URL:
+        return _redis_limiter(core_settings.REDIS_URL)
     return DatabaseLimiter()

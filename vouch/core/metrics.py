@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -24,6 +23,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as _multiprocess
+
+from vouch.core.app_settings import core_settings
 
 codes_requested = Counter(
     "vouch_codes_requested", "Codes issued at step 1, by channel.", ["channel"]
@@ -100,10 +101,10 @@ def metrics_exposition() -> tuple[bytes, str]:
     Return the text exposition of every metric, summed over the web workers and the delivery
     worker of this host, and its content type.
     """
-    if settings.PROMETHEUS_MULTIPROC_DIR:
-        directories = [settings.PROMETHEUS_MULTIPROC_DIR]
-        if settings.PROMETHEUS_WORKER_MULTIPROC_DIR:
-            directories.append(settings.PROMETHEUS_WORKER_MULTIPROC_DIR)
+    if core_settings.PROMETHEUS_MULTIPROC_DIR:
+        directories = [core_settings.PROMETHEUS_MULTIPROC_DIR]
+        if core_settings.PROMETHEUS_WORKER_MULTIPROC_DIR:
+            directories.append(core_settings.PROMETHEUS_WORKER_MULTIPROC_DIR)
         registry = CollectorRegistry()
         registry.register(_FilesOf(directories))  # type: ignore[arg-type]
         return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -14,10 +14,10 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from vouch.core import metrics
+from vouch.core.app_settings import core_settings
 from vouch.core.logging import request_id_bound
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -85,7 +85,7 @@ class PermissionsPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        policy = settings.PERMISSIONS_POLICY
+        policy = core_settings.PERMISSIONS_POLICY
         if policy and PERMISSIONS_POLICY_HEADER not in response:
             response[PERMISSIONS_POLICY_HEADER] = policy
         return response

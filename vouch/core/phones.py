@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import phonenumbers
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from vouch.core.app_settings import core_settings
 from vouch.core.errors import ApplicationError
 
 
@@ -20,7 +20,7 @@ def phone_parse(raw: str, *, region: str | None = None) -> str:
     text = (raw or "").strip()
     if not text or len(text) > 64:
         raise InvalidPhone()
-    default_region = region or settings.PHONE_DEFAULT_REGION
+    default_region = region or core_settings.PHONE_DEFAULT_REGION
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:

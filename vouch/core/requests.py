@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from vouch.core.app_settings import core_settings
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -20,7 +21,7 @@ def client_ip(request: HttpRequest) -> str:
     whatever a header holds, what the audit trail and the limits get is an IP address.
     """
     remote = ip_address_or_none(request.META.get("REMOTE_ADDR", "") or "") or ""
-    trusted = settings.TRUSTED_PROXY_COUNT
+    trusted = core_settings.TRUSTED_PROXY_COUNT
     if trusted <= 0:
         return remote
     entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
@@ -67,7 +68,7 @@ def ip_bucket(ip: str) -> str:
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
-        prefix = settings.OTP_IPV6_PREFIX
+        prefix = core_settings.IPV6_PREFIX
         return str(ipaddress.IPv6Network((address, prefix), strict=False))
     return str(address)
 

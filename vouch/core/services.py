@@ -9,11 +9,11 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Model, QuerySet
 
 from vouch.core import clock
+from vouch.core.app_settings import core_settings
 from vouch.core.models import LimitCounter
 
 DEFAULT_BATCH_SIZE = 5000
@@ -84,12 +84,12 @@ def task_results_prune(
     `manage.py prune_db_task_results` would, but in batches. Results still waiting or running
     are kept. Return None with any other backend: its results are not in this database.
     """
-    if settings.TASKS_BACKEND != "database":
+    if core_settings.TASKS_BACKEND != "database":
         return None
     from django_tasks_db.models import DBTaskResult
 
     if min_age_days is None:
-        min_age_days = settings.TASK_RESULT_RETENTION_DAYS
+        min_age_days = core_settings.TASK_RESULT_RETENTION_DAYS
 
     finished = DBTaskResult.objects.finished().filter(
         finished_at__lte=clock.now() - timedelta(days=min_age_days)

@@ -5,7 +5,6 @@ METRICS_TOKEN may read it; anyone else gets the same 404 as for a path that does
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
@@ -13,6 +12,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from vouch.accounts.authentication import JWTAuthentication
+from vouch.core.app_settings import core_settings
 from vouch.core.metrics import metrics_exposition
 
 
@@ -30,7 +30,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 def _may_read_metrics(request: HttpRequest) -> bool:
     scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
     bearer = credential.strip() if scheme.lower() == "bearer" else ""
-    token = settings.METRICS_TOKEN
+    token = core_settings.METRICS_TOKEN
     if token and bearer and constant_time_compare(bearer, token):
         return True
     if _is_staff(getattr(request, "user", None)):

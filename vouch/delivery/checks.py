@@ -1,3 +1,5 @@
+"""System checks of the delivery settings: the SMS backends and the e-mail server."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,6 +9,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from vouch.delivery import routing
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends import is_dev_backend
 
 
@@ -18,7 +21,7 @@ def check_production_sms_backend(app_configs: Any = None, **kwargs: Any) -> list
         dev = [name for name in names if is_dev_backend(name)]
     except ImproperlyConfigured as exc:  # an unknown alias or a malformed route
         return [Error(str(exc), id="vouch.E002")]
-    if settings.DEBUG or settings.SMS_ALLOW_DEV_BACKEND or not dev:
+    if settings.DEBUG or delivery_settings.SMS_ALLOW_DEV_BACKEND or not dev:
         return []
     return [
         Error(
@@ -30,22 +33,17 @@ def check_production_sms_backend(app_configs: Any = None, **kwargs: Any) -> list
     ]
 
 
-TELEGRAM_CODE_LENGTHS = range(4, 9)
-
-
 @register()
-def check_telegram_code_length(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Telegram Gateway takes codes of 4 to 8 digits; longer ones would always fail there."""
-    try:
-        names = {name for backends in routing.routes().values() for name in backends}
-    except ImproperlyConfigured:
-        return []  # reported by check_production_sms_backend
-    if "telegram" not in names or settings.OTP_CODE_LENGTH in TELEGRAM_CODE_LENGTHS:
+def check_email_host(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """An SMTP login for the default local server is most likely meant for another host."""
+    if not settings.EMAIL_HOST_USER or settings.EMAIL_HOST not in ("localhost", "127.0.0.1"):
         return []
     return [
         Warning(
-            f"OTP_CODE_LENGTH={settings.OTP_CODE_LENGTH}, but Telegram Gateway takes 4 to 8 "
-            "digits: every code routed to telegram will fail over to the next backend.",
-            id="vouch.W002",
+            f"EMAIL_HOST_USER is set, but EMAIL_HOST is {settings.EMAIL_HOST}: code e-mails go "
+            "to an SMTP server on this machine.",
+            hint="Set EMAIL_HOST (and EMAIL_PORT, EMAIL_USE_TLS) to your mail server; for Gmail: "
+            "EMAIL_HOST=smtp.gmail.com, EMAIL_PORT=587, EMAIL_USE_TLS=true and an app password.",
+            id="vouch.W003",
         )
     ]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from vouch.core.phones import phone_region
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends import backend_path
 
 DEFAULT = "*"
@@ -44,9 +44,9 @@ def parse_routes(raw: str) -> dict[str, tuple[str, ...]]:
 
 
 def routes() -> dict[str, tuple[str, ...]]:
-    configured = parse_routes(settings.SMS_ROUTES or "")
+    configured = parse_routes(delivery_settings.SMS_ROUTES or "")
     if DEFAULT not in configured:
-        configured = {**configured, DEFAULT: (settings.SMS_BACKEND,)}
+        configured = {**configured, DEFAULT: (delivery_settings.SMS_BACKEND,)}
     return configured
 
 

@@ -27,6 +27,7 @@ from vouch.core import clock, metrics
 from vouch.core.phones import mask_email, mask_phone_for_log
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches_counted
 from vouch.delivery import routing
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends import PROVIDER_ALIASES, get_connection, is_dev_backend
 from vouch.delivery.errors import CallbackNotSupported, DeliveryError
 from vouch.delivery.message import SmsMessage
@@ -150,7 +151,7 @@ def _send_once(message: Message, provider: str) -> SmsMessage | None:
         message_id=str(message.pk),
         code=message.code,
         language=message.language,
-        ttl=settings.OTP_TTL,
+        ttl=delivery_settings.CODE_TTL,
     )
     try:
         connection = get_connection(provider)
@@ -298,13 +299,13 @@ def _retry_or_fail(message: Message, last_error: str) -> str:
     from vouch.delivery.tasks import deliver_message
 
     rounds = message.rounds + 1
-    delay = settings.SMS_RETRY_BACKOFF * 2 ** (rounds - 1)
+    delay = delivery_settings.SMS_RETRY_BACKOFF * 2 ** (rounds - 1)
     now = clock.now()
     retry_at = now + timedelta(seconds=delay)
     in_time = message.expires_at is None or retry_at < message.expires_at
     if (
         deliver_message.get_backend().supports_defer
-        and rounds < settings.SMS_MAX_ROUNDS
+        and rounds < delivery_settings.SMS_MAX_ROUNDS
         and in_time
     ):
         # Claimed until (just before) the retry is due, so requeue_messages leaves it to its
@@ -430,7 +431,7 @@ def status_callback_handle(
 
 def callback_token_matches(token: str) -> bool:
     """For providers that sign nothing: the secret part of the callback URL."""
-    secret = settings.SMS_CALLBACK_SECRET
+    secret = delivery_settings.SMS_CALLBACK_SECRET
     return bool(secret) and constant_time_compare(token, secret)
 
 
@@ -449,7 +450,7 @@ def messages_prune(
     them. A queued message is kept whatever its age: a worker may still send it. A challenge
     that pointed at a deleted message keeps its delivery status and loses only the link.
     """
-    days = settings.DELIVERY_RETENTION_DAYS
+    days = delivery_settings.RETENTION_DAYS
     old = Message.objects.filter(created_at__lt=clock.now() - timedelta(days=days)).exclude(
         status=Status.QUEUED
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from vouch.otp import app_settings
+from vouch.otp.app_settings import otp_settings
 from vouch.otp.errors import ChannelSwitchedOff, ChannelUnknown, CodeMalformed, EmailRequired
 from vouch.otp.models import Channel
 
@@ -30,10 +30,10 @@ def channel_resolve(channel: str | None) -> str:
     one if it exists and is switched on. Raise ChannelUnknown or ChannelSwitchedOff.
     """
     if channel is None:
-        return app_settings.default_channel()
+        return otp_settings.DEFAULT_CHANNEL
     if channel not in Channel.values:
         raise ChannelUnknown(channel)
-    if channel not in app_settings.channels():
+    if channel not in otp_settings.CHANNELS:
         raise ChannelSwitchedOff()
     return channel
 

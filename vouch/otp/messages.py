@@ -14,6 +14,9 @@ from django.conf import settings
 from django.template.loader import select_template
 from django.utils import translation
 
+from vouch.core.app_settings import core_settings
+from vouch.otp.app_settings import otp_settings
+
 
 def _render(name: str, language: str, context: dict[str, Any]) -> str:
     language = language or settings.LANGUAGE_CODE
@@ -25,8 +28,8 @@ def _render(name: str, language: str, context: dict[str, Any]) -> str:
 def _context(code: str) -> dict[str, Any]:
     return {
         "code": code,
-        "host": urlsplit(settings.SITE_URL).hostname or "localhost",
-        "minutes": max(1, settings.OTP_TTL // 60),
+        "host": urlsplit(core_settings.SITE_URL).hostname or "localhost",
+        "minutes": max(1, otp_settings.TTL // 60),
     }
 
 

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import DatabaseError
 
 from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.core.limiter import Hit, get_limiter
 from vouch.core.requests import ip_bucket
+from vouch.otp.app_settings import otp_settings
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,9 @@ def _destination_key(email: str) -> str:
 def _send_limits(phone: str, ip: str | None, email: str = "") -> list[Limit]:
     """The user's own send limits: per phone, per e-mail address (the same numbers), per IP."""
     limits = [
-        Limit("cooldown", f"otp:send:cooldown:{phone}", 1, settings.OTP_RESEND_COOLDOWN),
+        Limit("cooldown", f"otp:send:cooldown:{phone}", 1, otp_settings.RESEND_COOLDOWN),
         Limit(
-            "phone_hour", f"otp:send:phone-hour:{phone}", settings.OTP_SENDS_PER_PHONE_HOUR, HOUR
+            "phone_hour", f"otp:send:phone-hour:{phone}", otp_settings.SENDS_PER_PHONE_HOUR, HOUR
         ),
     ]
     if email:
@@ -51,12 +51,12 @@ def _send_limits(phone: str, ip: str | None, email: str = "") -> list[Limit]:
                 "email_cooldown",
                 f"otp:send:cooldown:email:{address}",
                 1,
-                settings.OTP_RESEND_COOLDOWN,
+                otp_settings.RESEND_COOLDOWN,
             ),
             Limit(
                 "email_hour",
                 f"otp:send:email-hour:{address}",
-                settings.OTP_SENDS_PER_PHONE_HOUR,
+                otp_settings.SENDS_PER_PHONE_HOUR,
                 HOUR,
             ),
         ]
@@ -65,7 +65,7 @@ def _send_limits(phone: str, ip: str | None, email: str = "") -> list[Limit]:
             Limit(
                 "ip_hour",
                 f"otp:send:ip-hour:{ip_bucket(ip)}",
-                settings.OTP_SENDS_PER_IP_HOUR,
+                otp_settings.SENDS_PER_IP_HOUR,
                 HOUR,
             )
         )
@@ -73,7 +73,7 @@ def _send_limits(phone: str, ip: str | None, email: str = "") -> list[Limit]:
 
 
 def _global_send_limit() -> Limit:
-    return Limit("global_hour", "otp:send:global-hour", settings.OTP_SENDS_GLOBAL_HOUR, HOUR)
+    return Limit("global_hour", "otp:send:global-hour", otp_settings.SENDS_GLOBAL_HOUR, HOUR)
 
 
 def _failures_limits(phone: str, email: str = "") -> list[Limit]:
@@ -82,7 +82,7 @@ def _failures_limits(phone: str, email: str = "") -> list[Limit]:
         Limit(
             "phone_locked",
             f"otp:verify:failures-day:{phone}",
-            settings.OTP_FAILURES_PER_PHONE_DAY,
+            otp_settings.FAILURES_PER_PHONE_DAY,
             DAY,
         )
     ]
@@ -91,7 +91,7 @@ def _failures_limits(phone: str, email: str = "") -> list[Limit]:
             Limit(
                 "email_locked",
                 f"otp:verify:failures-day:email:{_destination_key(email)}",
-                settings.OTP_FAILURES_PER_PHONE_DAY,
+                otp_settings.FAILURES_PER_PHONE_DAY,
                 DAY,
             )
         )
@@ -182,7 +182,7 @@ def guess(*, phone: str, ip: str | None, email: str = "") -> Iterator[Guess]:
         ip_limit = Limit(
             "verify_ip_hour",
             f"otp:verify:ip-hour:{ip_bucket(ip)}",
-            settings.OTP_VERIFIES_PER_IP_HOUR,
+            otp_settings.VERIFIES_PER_IP_HOUR,
             HOUR,
         )
         limits.insert(0, ip_limit)

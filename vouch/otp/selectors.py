@@ -28,7 +28,7 @@ from vouch.audit.models import AuthEvent, Kind
 from vouch.core import clock
 from vouch.core.phones import mask_phone_for_log
 from vouch.core.selectors import EXAMPLES, NONE, Violations, violations_of
-from vouch.otp import app_settings
+from vouch.otp.app_settings import otp_settings
 from vouch.otp.models import Challenge, DeliveryStatus
 
 LOW_CONVERSION_RATE = 0.2
@@ -152,7 +152,7 @@ def _verification_window_start() -> datetime | None:
         return None if requested.exists() else _BEGINNING
     if not requested.filter(created_at__lt=oldest).exists():
         return _BEGINNING
-    return oldest + timedelta(seconds=app_settings.ttl()) + SIGN_IN_LAG
+    return oldest + timedelta(seconds=otp_settings.TTL) + SIGN_IN_LAG
 
 
 def _per_phone_tail(rows: QuerySet[Any], country: str, phone: str) -> dict[tuple[str, str], int]:

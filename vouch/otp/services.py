@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -32,7 +31,8 @@ from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.delivery.models import Message
 from vouch.delivery.models import Status as MessageStatus
 from vouch.delivery.services import message_create, message_enqueue
-from vouch.otp import app_settings, policies
+from vouch.otp import policies
+from vouch.otp.app_settings import otp_settings
 from vouch.otp.errors import (
     AttemptsExceeded,
     CodeExpired,
@@ -98,7 +98,7 @@ def _email_signs_in(*, phone: str, email: str) -> bool:
     """
     account = User.objects.filter(phone=phone).values("email", "email_verified").first()
     if account is None:
-        return app_settings.email_signup()
+        return otp_settings.EMAIL_SIGNUP
     return bool(account["email_verified"]) and _same_address(account["email"], email)
 
 
@@ -133,7 +133,7 @@ def challenge_request(
     by_email = channel == Channel.EMAIL
     limited_email = email if by_email else ""
     try:
-        allowed = app_settings.allowed_regions()
+        allowed = otp_settings.ALLOWED_REGIONS
         if allowed and phone_region(phone) not in allowed:
             raise RegionNotAllowed()
         policies.send_permit(phone=phone, ip=origin.ip, email=limited_email)
@@ -161,15 +161,15 @@ def challenge_request(
             raise DeliveryFailed()
     logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
 
-    test_code = app_settings.test_numbers().get(phone)
+    test_code = otp_settings.TEST_NUMBERS.get(phone)
     masked = mask_email(email) if by_email else mask_phone(phone)
     return CodeRequested(
         phone=phone,
         channel=channel,
         destination=masked,
-        code_length=len(test_code) if test_code else app_settings.code_length(),
-        expires_in=app_settings.ttl(),
-        resend_in=app_settings.resend_cooldown(),
+        code_length=len(test_code) if test_code else otp_settings.CODE_LENGTH,
+        expires_in=otp_settings.TTL,
+        resend_in=otp_settings.RESEND_COOLDOWN,
     )
 
 
@@ -179,8 +179,8 @@ def _challenge_create(
     """Write the challenge, its message (unless withheld) and the audit lines; one commit."""
     by_email = channel == Channel.EMAIL
     withheld = by_email and not _email_signs_in(phone=phone, email=email)
-    test_code = app_settings.test_numbers().get(phone)
-    code = test_code or code_generate(app_settings.code_length())
+    test_code = otp_settings.TEST_NUMBERS.get(phone)
+    code = test_code or code_generate(otp_settings.CODE_LENGTH)
     if test_code:
         delivery = DeliveryStatus.TEST
     elif withheld:
@@ -188,7 +188,7 @@ def _challenge_create(
     else:
         delivery = DeliveryStatus.PENDING
     now = clock.now()
-    expires_at = now + timedelta(seconds=app_settings.ttl())
+    expires_at = now + timedelta(seconds=otp_settings.TTL)
     destination = email if by_email else phone
     salt = salt_generate()
     # The message, the challenge and the audit lines are written together (one commit); the
@@ -257,7 +257,7 @@ def _judge(challenge: Challenge | None, code: str, phone: str, guess: policies.G
         code_matches(code=code, salt=challenge.salt, phone=phone, expected_hash=challenge.code_hash)
         and challenge.delivery_status not in _NEVER_SIGNS_IN
     )
-    limit = app_settings.max_attempts()
+    limit = otp_settings.MAX_ATTEMPTS
     live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
     changes: dict[str, Any] = {"attempts": F("attempts") + 1}
     if right:
@@ -320,7 +320,7 @@ def _account_for(challenge: Challenge) -> tuple[User, bool]:
     if challenge.channel != Channel.EMAIL:
         return user_get_or_create(phone=phone, phone_verified=True)
     user = User.objects.filter(phone=phone).first()
-    if user is None and app_settings.email_signup():
+    if user is None and otp_settings.EMAIL_SIGNUP:
         user, created = user_get_or_create(
             phone=phone, email=challenge.destination, email_verified=True
         )
@@ -423,7 +423,7 @@ def challenge_retention() -> timedelta:
     How long challenges are kept: OTP_CHALLENGE_RETENTION_DAYS (default 31 days), and never
     less than the conversion report's longest window plus its partial current hour.
     """
-    days = settings.OTP_CHALLENGE_RETENTION_DAYS
+    days = otp_settings.CHALLENGE_RETENTION_DAYS
     return max(timedelta(days=days), CONVERSION_LONGEST_REPORT + timedelta(hours=1))
 
 

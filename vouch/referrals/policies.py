@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from django.conf import settings
-
 from vouch.core.attempts import Attempt, Limit, attempt
 from vouch.core.requests import ip_bucket
+from vouch.referrals.app_settings import referrals_settings
 
 HOUR = 3600
 
@@ -26,7 +25,7 @@ def activation_guess(*, user_id: int, ip: str | None) -> AbstractContextManager[
         Limit(
             "invite_user_hour",
             f"referrals:activate:failures-user:{user_id}",
-            settings.REFERRALS_FAILED_ACTIVATIONS_PER_USER_HOUR,
+            referrals_settings.FAILED_ACTIVATIONS_PER_USER_HOUR,
             HOUR,
         )
     ]
@@ -35,7 +34,7 @@ def activation_guess(*, user_id: int, ip: str | None) -> AbstractContextManager[
             Limit(
                 "invite_ip_hour",
                 f"referrals:activate:failures-ip:{ip_bucket(ip)}",
-                settings.REFERRALS_FAILED_ACTIVATIONS_PER_IP_HOUR,
+                referrals_settings.FAILED_ACTIVATIONS_PER_IP_HOUR,
                 HOUR,
             )
         )
@@ -53,7 +52,7 @@ def join_guess(*, ip: str | None) -> AbstractContextManager[Attempt]:
             Limit(
                 "join_ip_hour",
                 f"referrals:join:unknown-ip:{ip_bucket(ip)}",
-                settings.REFERRALS_UNKNOWN_JOINS_PER_IP_HOUR,
+                referrals_settings.UNKNOWN_JOINS_PER_IP_HOUR,
                 HOUR,
             )
         )

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
 from vouch.core.phones import InvalidPhone, phone_parse
-from vouch.otp import app_settings
+from vouch.otp.app_settings import otp_settings
 from vouch.otp.models import Channel
 
 
@@ -40,12 +40,12 @@ class PhoneForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        channels = app_settings.channels()
+        channels = list(otp_settings.CHANNELS)
         channel = self.fields["channel"]
         if len(channels) > 1:
             labels = dict(Channel.choices)
             channel.widget = forms.RadioSelect(choices=[(c, labels[c]) for c in channels])
-            channel.initial = app_settings.default_channel()
+            channel.initial = otp_settings.DEFAULT_CHANNEL
         else:
             channel.widget = forms.HiddenInput()  # one channel: nothing to choose, not shown
         if Channel.EMAIL not in channels:

@@ -30,6 +30,7 @@ from vouch.core.phones import format_phone, mask_phone
 from vouch.core.requests import origin_of
 from vouch.delivery.selectors import messages_recent
 from vouch.otp.services import CodeRequested, challenge_request, sign_in_with_code
+from vouch.referrals.app_settings import referrals_settings
 from vouch.referrals.selectors import invite_link_for, inviter_for_user, referrals_for_user
 from vouch.referrals.services import invite_code_activate, invite_link_follow
 from vouch.web.errors import form_error_add, invite_outcome_message, throttled_page
@@ -204,7 +205,7 @@ def _page_number(request: HttpRequest, *, last: int) -> int:
 
 def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 200) -> HttpResponse:
     user = signed_in_user(request)
-    size = settings.REFERRALS_PAGE_SIZE
+    size = referrals_settings.PAGE_SIZE
     # The last page from the stored count, not a COUNT query.
     page = _page_number(request, last=max(1, math.ceil(user.referrals_count / size)))
     # One row more than a page tells whether there is a next one, without a COUNT query.

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.base import BaseSmsBackend
 
 DEV_ALIASES = {
@@ -28,7 +28,7 @@ DEV_BACKENDS = frozenset(DEV_ALIASES)
 
 def backend_path(name: str | None = None) -> str:
     """Return the dotted path of an SMS backend given by alias or dotted path."""
-    name = name or settings.SMS_BACKEND
+    name = name or delivery_settings.SMS_BACKEND
     if name in ALIASES:
         return ALIASES[name]
     if "." not in name:

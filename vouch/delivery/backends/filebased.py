@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.base import BaseSmsBackend
 from vouch.delivery.errors import DeliveryError
 from vouch.delivery.message import SmsMessage
@@ -21,7 +21,7 @@ from vouch.delivery.message import SmsMessage
 
 class SmsBackend(BaseSmsBackend):
     def __init__(self, *args: Any, file_path: str | None = None, **kwargs: Any) -> None:
-        self.file_path = Path(file_path or settings.SMS_FILE_PATH).expanduser().resolve()
+        self.file_path = Path(file_path or delivery_settings.SMS_FILE_PATH).expanduser().resolve()
         if self.file_path.exists() and not self.file_path.is_dir():
             raise ImproperlyConfigured(f"SMS_FILE_PATH {self.file_path} is not a directory.")
         super().__init__(*args, **kwargs)

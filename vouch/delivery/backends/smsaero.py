@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.answers import decimal_or_none, json_object
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
@@ -47,24 +48,27 @@ RETRY_HINTS = ("try again", "try later", "повтор", "позже", "too many
 class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
-        self.email = settings.SMSAERO_EMAIL
-        self.api_key = settings.SMSAERO_API_KEY
-        self.sign = settings.SMSAERO_SIGN
+        self.email = delivery_settings.smsaero.EMAIL
+        self.api_key = delivery_settings.smsaero.API_KEY
+        self.sign = delivery_settings.smsaero.SIGN
         if not (self.email and self.api_key and self.sign):
             raise ImproperlyConfigured(
                 "The smsaero backend needs SMSAERO_EMAIL, SMSAERO_API_KEY and SMSAERO_SIGN."
             )
-        self.url = f"{settings.SMSAERO_API_URL.rstrip('/')}/sms/send"
+        self.url = f"{delivery_settings.smsaero.API_URL}/sms/send"
 
     def send_one(self, message: SmsMessage) -> None:
         body = {"number": message.to.lstrip("+"), "text": message.body, "sign": self.sign}
-        if settings.SMS_CALLBACK_SECRET:
+        if delivery_settings.SMS_CALLBACK_SECRET:
             body["callbackUrl"] = (
-                f"{settings.SITE_URL}{CALLBACK_PATH}{settings.SMS_CALLBACK_SECRET}/"
+                f"{settings.SITE_URL}{CALLBACK_PATH}{delivery_settings.SMS_CALLBACK_SECRET}/"
             )
         try:
             response = requests.post(
-                self.url, json=body, auth=(self.email, self.api_key), timeout=settings.SMS_TIMEOUT
+                self.url,
+                json=body,
+                auth=(self.email, self.api_key),
+                timeout=delivery_settings.SMS_TIMEOUT,
             )
         except requests.RequestException as exc:
             raise DeliveryError(

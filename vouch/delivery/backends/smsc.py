@@ -20,12 +20,12 @@ import logging
 from typing import Any
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.answers import decimal_or_none, json_object
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
@@ -47,12 +47,12 @@ SENT_STATUSES = {0}  # handed to the operator
 class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
-        self.login = settings.SMSC_LOGIN
-        self.password = settings.SMSC_PASSWORD
+        self.login = delivery_settings.smsc.LOGIN
+        self.password = delivery_settings.smsc.PASSWORD
         if not (self.login and self.password):
             raise ImproperlyConfigured("The smsc backend needs SMSC_LOGIN and SMSC_PASSWORD.")
-        self.sender = settings.SMSC_SENDER
-        self.url = f"{settings.SMSC_API_URL.rstrip('/')}/sys/send.php"
+        self.sender = delivery_settings.smsc.SENDER
+        self.url = f"{delivery_settings.smsc.API_URL}/sys/send.php"
 
     def send_one(self, message: SmsMessage) -> None:
         # No `id`: SMSC then numbers the message itself, so a retry is never mistaken for a
@@ -69,7 +69,7 @@ class SmsBackend(PerMessageSmsBackend):
         if self.sender:
             form["sender"] = self.sender
         try:
-            response = requests.post(self.url, data=form, timeout=settings.SMS_TIMEOUT)
+            response = requests.post(self.url, data=form, timeout=delivery_settings.SMS_TIMEOUT)
         except requests.RequestException as exc:
             raise DeliveryError(f"SMSC unreachable: {type(exc).__name__}", temporary=True) from exc
         if not response.ok:
@@ -117,7 +117,7 @@ class SmsBackend(PerMessageSmsBackend):
         if not given:
             return True
         signed = f"{data.get('id', '')}:{data.get('phone', '')}:{data.get('status', '')}:"
-        keys = [key for key in (settings.SMS_CALLBACK_SECRET, self.password) if key]
+        keys = [key for key in (delivery_settings.SMS_CALLBACK_SECRET, self.password) if key]
         return any(_digests_match(signed + key, given) for key in keys)
 
 

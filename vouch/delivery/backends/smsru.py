@@ -20,12 +20,12 @@ import re
 from typing import Any
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.answers import decimal_or_none, json_object
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
@@ -50,11 +50,11 @@ class SmsBackend(PerMessageSmsBackend):
 
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
-        self.api_id = settings.SMSRU_API_ID
+        self.api_id = delivery_settings.smsru.API_ID
         if not self.api_id:
             raise ImproperlyConfigured("The smsru backend needs SMSRU_API_ID.")
-        self.sender = settings.SMSRU_FROM
-        self.url = f"{settings.SMSRU_API_URL.rstrip('/')}/sms/send"
+        self.sender = delivery_settings.smsru.FROM
+        self.url = f"{delivery_settings.smsru.API_URL}/sms/send"
 
     def send_one(self, message: SmsMessage) -> None:
         number = message.to.lstrip("+")
@@ -62,7 +62,7 @@ class SmsBackend(PerMessageSmsBackend):
         if self.sender:
             form["from"] = self.sender
         try:
-            response = requests.post(self.url, data=form, timeout=settings.SMS_TIMEOUT)
+            response = requests.post(self.url, data=form, timeout=delivery_settings.SMS_TIMEOUT)
         except requests.RequestException as exc:
             raise DeliveryError(
                 f"SMS.ru unreachable: {type(exc).__name__}", temporary=True

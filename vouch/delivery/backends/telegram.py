@@ -43,6 +43,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import constant_time_compare
 
 from vouch.core import clock
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.answers import decimal_or_none
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
@@ -72,11 +73,11 @@ STATUSES = {
 class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
-        self.token: str = settings.TELEGRAM_GATEWAY_TOKEN
+        self.token: str = delivery_settings.telegram.TOKEN
         if not self.token:
             raise ImproperlyConfigured("The telegram SMS backend needs TELEGRAM_GATEWAY_TOKEN.")
-        self.api_url: str = settings.TELEGRAM_GATEWAY_API_URL.rstrip("/")
-        self.check_ability: bool = settings.TELEGRAM_GATEWAY_CHECK_ABILITY
+        self.api_url: str = delivery_settings.telegram.API_URL
+        self.check_ability: bool = delivery_settings.telegram.CHECK_ABILITY
 
     def send_one(self, message: SmsMessage) -> None:
         if not message.code:
@@ -107,7 +108,7 @@ class SmsBackend(PerMessageSmsBackend):
                 f"{self.api_url}/{method}",
                 json=fields,
                 headers={"Authorization": f"Bearer {self.token}"},
-                timeout=settings.SMS_TIMEOUT,
+                timeout=delivery_settings.SMS_TIMEOUT,
             )
         except requests.RequestException as exc:
             raise DeliveryError(f"{method}: {type(exc).__name__}", temporary=True) from exc

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.answers import decimal_or_none, json_object
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
@@ -37,10 +38,10 @@ FAILED_STATUSES = {"undelivered", "failed"}
 class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
-        self.account_sid = settings.TWILIO_ACCOUNT_SID
-        self.auth_token = settings.TWILIO_AUTH_TOKEN
-        self.sender = settings.TWILIO_FROM
-        self.messaging_service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
+        self.account_sid = delivery_settings.twilio.ACCOUNT_SID
+        self.auth_token = delivery_settings.twilio.AUTH_TOKEN
+        self.sender = delivery_settings.twilio.FROM
+        self.messaging_service_sid = delivery_settings.twilio.MESSAGING_SERVICE_SID
         if not (self.account_sid and self.auth_token):
             raise ImproperlyConfigured(
                 "The twilio backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
@@ -49,7 +50,7 @@ class SmsBackend(PerMessageSmsBackend):
             raise ImproperlyConfigured(
                 "The twilio backend needs TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM."
             )
-        api_url = settings.TWILIO_API_URL.rstrip("/")
+        api_url = delivery_settings.twilio.API_URL
         self.url = f"{api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
 
     def send_one(self, message: SmsMessage) -> None:
@@ -68,7 +69,7 @@ class SmsBackend(PerMessageSmsBackend):
                 self.url,
                 data=form,
                 auth=(self.account_sid, self.auth_token),
-                timeout=settings.SMS_TIMEOUT,
+                timeout=delivery_settings.SMS_TIMEOUT,
             )
         except requests.RequestException as exc:
             raise DeliveryError(

@@ -18,13 +18,13 @@ import json
 from typing import Any
 
 import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
 from vouch.core.errors import ApplicationError
+from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.base import PerMessageSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
@@ -51,8 +51,8 @@ def sign(body: bytes, secret: str) -> str:
 class SmsBackend(PerMessageSmsBackend):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
-        self.url = settings.SMS_WEBHOOK_URL
-        self.secret = settings.SMS_WEBHOOK_SECRET
+        self.url = delivery_settings.webhook.URL
+        self.secret = delivery_settings.webhook.SECRET
         if not (self.url and self.secret):
             raise ImproperlyConfigured(
                 "The webhook backend needs SMS_WEBHOOK_URL and SMS_WEBHOOK_SECRET."
@@ -69,7 +69,7 @@ class SmsBackend(PerMessageSmsBackend):
                 self.url,
                 data=body,
                 headers=headers,
-                timeout=settings.SMS_TIMEOUT,
+                timeout=delivery_settings.SMS_TIMEOUT,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
