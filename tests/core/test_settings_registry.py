@@ -143,3 +143,15 @@ def test_the_app_settings_defaults_are_the_documented_ones(settings):
             assert _markdown(value) == documented.removesuffix(" (all)"), variable
         checked += 1
     assert checked > 50
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_configuration_pages_hold_the_generated_reference(language):
+    from django.conf import settings as django_settings
+
+    from vouch.core.settings_registry import PAGES, page_with_reference
+
+    page = (django_settings.BASE_DIR / PAGES[language]).read_text()
+    assert page == page_with_reference(page, language), (
+        "the configuration page is stale: run manage.py settings_reference --write"
+    )

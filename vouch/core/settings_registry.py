@@ -238,7 +238,7 @@ SECTIONS: tuple[Section, ...] = (
                 meaning=(
                     (
                         "When set (`redis://127.0.0.1:6379/0`), both the rate-limit counters "
-                        "([Limits](#limits)) and Django's cache move to Redis; with "
+                        "([Limits](security.md#limits)) and Django's cache move to Redis; with "
                         "`TASKS_BACKEND=rq` the task queue is there too (required then). "
                         "Otherwise the counters stay in the database and the cache is a "
                         "per-process memory cache. While it is set, Redis must answer: without "
@@ -247,7 +247,7 @@ SECTIONS: tuple[Section, ...] = (
                     ),
                     (
                         "Если задан (`redis://127.0.0.1:6379/0`), в Redis переезжают и счётчики "
-                        "ограничений ([Ограничения](#ограничения)), и кэш Django; при "
+                        "ограничений ([Ограничения](security.md#ограничения)), и кэш Django; при "
                         "`TASKS_BACKEND=rq` там же очередь задач (тогда он обязателен). Иначе "
                         "счётчики остаются в базе данных, а кэш — в памяти каждого процесса. "
                         "Пока он задан, Redis должен отвечать: без него запросы входа получают "
@@ -354,7 +354,8 @@ SECTIONS: tuple[Section, ...] = (
                         "none (the original system's behaviour). Risky: whoever reads that "
                         "mailbox gets an account for a phone that is not theirs, until the "
                         "phone's owner signs in by SMS and takes it back (see [Who owns an "
-                        "account](#who-owns-an-account)). Off, the e-mail channel signs in only "
+                        "account](security.md#who-owns-an-account)). Off, the e-mail channel signs "
+                        "in only "
                         "to an account that has that address, verified."
                     ),
                     (
@@ -362,7 +363,8 @@ SECTIONS: tuple[Section, ...] = (
                         "ещё нет (поведение исходной системы). Это риск: кто читает этот ящик, "
                         "получает аккаунт чужого номера, пока владелец номера не войдёт по SMS и"
                         " не заберёт его (см. [Кому принадлежит "
-                        "аккаунт](#кому-принадлежит-аккаунт)). Выключено: канал e-mail входит "
+                        "аккаунт](security.md#кому-принадлежит-аккаунт)). Выключено: канал e-mail "
+                        "входит "
                         "только в аккаунт, у которого этот адрес подтверждён."
                     ),
                 ),
@@ -772,11 +774,13 @@ SECTIONS: tuple[Section, ...] = (
                 ),
                 meaning=(
                     (
-                        "Days [audit events](#audit-trail) are kept: `manage.py prune` (or "
+                        "Days [audit events](operations.md#audit-trail) are kept: `manage.py "
+                        "prune` (or "
                         "`prune_audit_events`) deletes older ones."
                     ),
                     (
-                        "Сколько дней хранятся [события аудита](#журнал-аудита): более старые "
+                        "Сколько дней хранятся [события аудита](operations.md#журнал-аудита): "
+                        "более старые "
                         "удаляет `manage.py prune` (или `prune_audit_events`)."
                     ),
                 ),
@@ -790,12 +794,14 @@ SECTIONS: tuple[Section, ...] = (
                 meaning=(
                     (
                         "Days expired sign-in challenges are kept; never less than the 30 days "
-                        "the [conversion report](#conversion-monitoring) reads, and a challenge "
+                        "the [conversion report](operations.md#conversion-monitoring) reads, and a "
+                        "challenge "
                         "that can still be used is never deleted."
                     ),
                     (
                         "Сколько дней хранятся истёкшие коды входа; не меньше 30 дней, которые "
-                        "читает [отчёт о конверсии](#мониторинг-конверсии), и код, которым ещё "
+                        "читает [отчёт о конверсии](operations.md#мониторинг-конверсии), и код, "
+                        "которым ещё "
                         "можно войти, не удаляется никогда."
                     ),
                 ),
@@ -869,7 +875,8 @@ SECTIONS: tuple[Section, ...] = (
                         "The SMS backend for every number when `SMS_ROUTES` is empty, and for "
                         "the numbers it does not match when it has no `*` entry. A provider "
                         "alias (`twilio`, `smsru`, `smsc`, `smsaero`, `telegram`, `webhook`, see"
-                        " [Providers](#providers)), a development backend (`console`: prints to "
+                        " [Providers](delivery.md#providers)), a development backend (`console`: "
+                        "prints to "
                         "stdout; `file`: one file per message in `SMS_FILE_PATH`; `locmem`: in "
                         "memory, for tests; `dummy`: drops messages), or the dotted path of your"
                         " own backend class."
@@ -878,7 +885,8 @@ SECTIONS: tuple[Section, ...] = (
                         "SMS-бэкенд для всех номеров, если `SMS_ROUTES` пуст, и для номеров, не "
                         "подошедших ни к одной записи, если в нём нет записи `*`. Псевдоним "
                         "провайдера (`twilio`, `smsru`, `smsc`, `smsaero`, `telegram`, "
-                        "`webhook`, см. [Провайдеры](#провайдеры)), бэкенд для разработки "
+                        "`webhook`, см. [Провайдеры](delivery.md#провайдеры)), бэкенд для "
+                        "разработки "
                         "(`console` — печать в stdout; `file` — файл на каждое сообщение в "
                         "`SMS_FILE_PATH`; `locmem` — в памяти, для тестов; `dummy` — сообщения "
                         "выбрасываются) или путь к своему классу бэкенда."
@@ -895,14 +903,16 @@ SECTIONS: tuple[Section, ...] = (
                     (
                         "Backends per number prefix or country, in order of preference, first "
                         "matching entry wins: `KZ:smsc;+7:smsaero,smsru;*:twilio`. See [Routing "
-                        "and failover](#routing-and-failover). Malformed, or naming an unknown "
+                        "and failover](delivery.md#routing-and-failover). Malformed, or naming an "
+                        "unknown "
                         "backend: `vouch.E002`."
                     ),
                     (
                         "Бэкенды по префиксу номера или стране, в порядке предпочтения, "
                         "побеждает первая подошедшая запись: "
                         "`KZ:smsc;+7:smsaero,smsru;*:twilio`. См. [Маршруты и "
-                        "переключение](#маршруты-и-переключение). Неправильная запись или "
+                        "переключение](delivery.md#маршруты-и-переключение). Неправильная запись "
+                        "или "
                         "неизвестный бэкенд — `vouch.E002`."
                     ),
                 ),
@@ -1753,15 +1763,37 @@ def names() -> set[str]:
     return {name for variable in variables() for name in variable.names}
 
 
-def reference_markdown(language: str) -> str:
-    """The reference in `language`: a `###` heading and a table per section."""
+def reference_markdown(language: str, *, level: int = 3) -> str:
+    """The reference in `language`: a heading (`level`, default `###`) and a table per section."""
     index = LANGUAGES.index(language)
     head = HEADERS[language]
     blocks = []
     for section in SECTIONS:
-        rows = [f"### {section.title(language)}", "", f"| {' | '.join(head)} |", "|---|---|---|"]
+        rows = [
+            f"{'#' * level} {section.title(language)}",
+            "",
+            f"| {' | '.join(head)} |",
+            "|---|---|---|",
+        ]
         for variable in section.variables:
             name = ", ".join(f"`{name}`" for name in variable.names)
             rows.append(f"| {name} | {variable.default[index]} | {variable.meaning[index]} |")
         blocks.append("\n".join(rows))
     return "\n\n".join(blocks) + "\n"
+
+
+# The configuration pages of the docs site hold the reference between these two lines, written
+# by `manage.py settings_reference --write` and checked by the tests.
+GENERATED_START = "<!-- generated: manage.py settings_reference --write -->"
+GENERATED_END = "<!-- end of generated -->"
+PAGES = {"en": "docs/configuration.md", "ru": "docs/configuration.ru.md"}
+
+
+def page_with_reference(page: str, language: str) -> str:
+    """`page` (a configuration page's text) with its generated part written afresh."""
+    head, start, rest = page.partition(GENERATED_START)
+    _old, end, tail = rest.partition(GENERATED_END)
+    if not start or not end:
+        raise ValueError("the page lacks the generated part's marker lines")
+    body = reference_markdown(language, level=3)
+    return f"{head}{start}\n\n{body}\n{end}{tail}"

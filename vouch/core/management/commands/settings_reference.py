@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from vouch.core.settings_registry import LANGUAGES, reference_markdown
+from vouch.core.settings_registry import LANGUAGES, PAGES, page_with_reference, reference_markdown
 
 
 class Command(BaseCommand):
@@ -18,6 +19,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--language", choices=LANGUAGES, default="en")
+        parser.add_argument(
+            "--write",
+            action="store_true",
+            help="Write the reference into the configuration pages of the docs site instead.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stdout.write(reference_markdown(options["language"]), ending="")
+        if not options["write"]:
+            self.stdout.write(reference_markdown(options["language"]), ending="")
+            return
+        for language, relative in PAGES.items():
+            path = settings.BASE_DIR / relative
+            path.write_text(page_with_reference(path.read_text(), language))
+            self.stdout.write(f"wrote {relative}")
