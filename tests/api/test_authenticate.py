@@ -14,10 +14,9 @@ from tests.api.conftest import (
     PROFILE_KEYS,
     assert_error,
     assert_field_error,
-    code_in,
-    wrong,
 )
 from tests.conftest import new_phone
+from tests.helpers import code_in, wrong
 from vouch.accounts.models import User
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MAKEFILE = ROOT / "Makefile"
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+MAKE = shutil.which("make")
+
+pytestmark = pytest.mark.skipif(MAKE is None, reason="needs make")
 
 
 def phony_targets() -> list[str]:
@@ -24,7 +26,7 @@ def phony_targets() -> list[str]:
 
 def make(*args: str, cwd: Path = ROOT) -> str:
     result = subprocess.run(
-        ["make", "--no-print-directory", "-f", str(MAKEFILE), *args],
+        [str(MAKE), "--no-print-directory", "-f", str(MAKEFILE), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
