@@ -9,7 +9,9 @@ MANAGE := $(BIN)/python manage.py
 .PHONY: help run test serve worker lint docs schema messages bench soak lock clean
 
 help:
-	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here)"
+	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here);"
+	@echo "             writes a git-ignored .env with DEBUG=true when there is none, so"
+	@echo "             .venv/bin/python manage.py <command> works as well"
 	@echo "make test    run the test suite (SQLite; DATABASE_URL/REDIS_URL switch it)"
 	@echo "make serve   production server (gunicorn, DEBUG off; needs SECRET_KEY, JWT_SIGNING_KEY)"
 	@echo "make worker  background delivery worker (TASKS_BACKEND=database)"
@@ -18,6 +20,9 @@ help:
 	@echo "make bench   load test on PostgreSQL (wrk, gunicorn) beside a minimal Django floor"
 	@echo "make lock    regenerate requirements.lock (exact runtime versions for deployments)"
 	@echo "make soak    fixed-rate mix for SOAK_DURATION s (default 600), then integrity and memory"
+	@echo "make schema  regenerate docs/openapi.yaml from the served schema"
+	@echo "make messages  update and compile the Russian translations"
+	@echo "make clean   remove .venv and the tools' caches"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +30,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
 	@touch $@
 
-run: $(STAMP)
+# A local .env for development, so that manage.py commands run by hand (createsuperuser...)
+# see DEBUG on as the server does. Never overwrites an existing .env.
+.env:
+	@printf '%s\n' '# Local development, written by make run. Production: see .env.example.' \
+		'DEBUG=true' > $@
+	@echo "Wrote .env (DEBUG=true) for local development."
+
+run: $(STAMP) .env
 	DEBUG=$${DEBUG:-true} $(MANAGE) migrate --noinput
 	@DEBUG=$${DEBUG:-true} $(MANAGE) vouch_welcome
 	DEBUG=$${DEBUG:-true} $(MANAGE) runserver 127.0.0.1:8000

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from tests.helpers import api_ask, api_sign_in
 from vouch.accounts.models import User
 from vouch.core import clock as clock_module
 from vouch.core.codes import ALPHABET
@@ -58,17 +59,6 @@ USER_KEYS = {
 INVITE_CODE_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{6}$")
 
 
-def code_in(body: str) -> str:
-    match = re.search(r"#(\d+)", body)
-    assert match, body
-    return match.group(1)
-
-
-def wrong(code: str) -> str:
-    """A code of the same length that is certainly not `code`."""
-    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
-
-
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     """The `{"detail", "code"}` error shape of docs/api.md, Errors."""
     assert response.status_code == status, (response.status_code, response.content)
@@ -96,12 +86,7 @@ def ask_code(api: APIClient, sms_outbox: list[Any]) -> Callable[..., str]:
     """Step 1 for `phone` (extra fields pass through); return the code sent by SMS."""
 
     def ask(phone: str, client: APIClient | None = None, **extra: Any) -> str:
-        response = (client or api).post(AUTHENTICATE, {"phone": phone, **extra}, format="json")
-        assert response.status_code == 200, response.content
-        sent_to = response.json()["phone"]
-        messages = [m for m in sms_outbox if m.to == sent_to]
-        assert messages, "no SMS was sent"
-        return code_in(messages[-1].body)
+        return api_ask(client or api, phone, **extra)
 
     return ask
 
@@ -111,10 +96,7 @@ def sign_in(api: APIClient, ask_code: Callable[..., str]) -> Callable[..., dict[
     """Steps 1 and 2 for `phone`; return the step-2 body."""
 
     def run(phone: str, step1: dict[str, Any] | None = None, **step2: Any) -> dict[str, Any]:
-        code = ask_code(phone, **(step1 or {}))
-        response = api.post(AUTHENTICATE, {"phone": phone, "code": code, **step2}, format="json")
-        assert response.status_code == 200, response.content
-        return response.json()
+        return api_sign_in(api, phone, step1, **step2)
 
     return run
 

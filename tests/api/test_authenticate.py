@@ -7,16 +7,16 @@ from django.conf import settings
 from django.core import mail
 
 from tests.api.conftest import (
+    ACTIVATE,
     AUTHENTICATE,
     INVITE_CODE_RE,
     PROFILE,
     PROFILE_KEYS,
     assert_error,
     assert_field_error,
-    code_in,
-    wrong,
 )
 from tests.conftest import new_phone
+from tests.helpers import code_in, wrong
 from vouch.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +40,21 @@ def test_get_shows_the_form_in_a_browser(api):
     response = api.get(AUTHENTICATE, HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", [AUTHENTICATE, ACTIVATE])
+def test_the_browsable_api_points_browser_users_to_the_web_sign_in(api, path):
+    """These pages give tokens, not a session: a browser user is sent to /login/."""
+    page = api.get(path, HTTP_ACCEPT="text/html").content.decode()
+    assert "sign in at /login/" in page
+    described = api.get(path, HTTP_ACCEPT="application/json").json()
+    assert "/login/" in described["browser"]
+
+
+def test_the_pointer_to_the_web_sign_in_is_translated(api):
+    described = api.get(AUTHENTICATE, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="ru")
+    assert "/login/" in described.json()["browser"]
+    assert "браузере" in described.json()["browser"]
 
 
 def test_get_without_trailing_slash_answers_directly(api):

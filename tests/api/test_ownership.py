@@ -20,10 +20,9 @@ from tests.api.conftest import (
     REFRESH,
     USERS,
     assert_error,
-    code_in,
-    wrong,
 )
 from tests.conftest import new_phone
+from tests.helpers import code_in, wrong
 from vouch.accounts.models import User
 from vouch.audit.models import AuthEvent, Kind
 from vouch.core import limiter as limiter_module

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
+from tests.helpers import api_ask, api_sign_in, wrong
 from vouch.accounts.models import User
 from vouch.accounts.tokens import tokens_issue
 from vouch.audit.models import AuthEvent, Kind
@@ -52,17 +52,6 @@ class RejectingBackend(BaseSmsBackend):
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def code_in(body: str) -> str:
-    match = re.search(r"#(\d+)", body)
-    assert match, body
-    return match.group(1)
-
-
-def wrong(code: str) -> str:
-    """A code of the same length that is certainly not `code`."""
-    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
 
 
 def browser() -> APIClient:
@@ -113,18 +102,13 @@ def step2(client: APIClient, code: str, phone: str = PHONE, **extra: Any) -> Any
 
 
 def ask(client: APIClient, outbox: list[Any], phone: str = PHONE, **extra: Any) -> str:
-    response = step1(client, phone, **extra)
-    assert response.status_code == 200, response.content
-    return code_in(outbox[-1].body)
+    return api_ask(client, phone, **extra)
 
 
 def sign_in(
     client: APIClient, outbox: list[Any], phone: str = PHONE, **step2_extra: Any
 ) -> dict[str, Any]:
-    code = ask(client, outbox, phone)
-    response = step2(client, code, phone, **step2_extra)
-    assert response.status_code == 200, response.content
-    return response.json()
+    return api_sign_in(client, phone, **step2_extra)
 
 
 def bearer(client: APIClient, access: str) -> APIClient:

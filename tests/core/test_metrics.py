@@ -23,8 +23,11 @@ from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from tests.api.conftest import AUTHENTICATE, code_in, wrong
+from tests.api.conftest import (
+    AUTHENTICATE,
+)
 from tests.conftest import new_phone
+from tests.helpers import code_in, wrong
 from tests.processes import django_process
 from tests.servers import BASE_DIR, Gunicorn, request, server_env
 from vouch.audit.models import Kind

@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from tests.api.conftest import AUTHENTICATE, code_in, wrong
+from tests.api.conftest import (
+    AUTHENTICATE,
+)
 from tests.conftest import new_phone
+from tests.helpers import code_in, wrong
 from tests.processes import django_process
 from vouch.core.logging import (
     REDACTED,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
-from werkzeug import Request, Response
 
 from vouch.delivery.backends import get_connection
 from vouch.delivery.errors import DeliveryError
@@ -131,31 +128,6 @@ def test_errors_are_classified(smsaero, status, answer, temporary):
         send()
     assert raised.value.temporary is temporary
     assert NUMBER not in str(raised.value)  # errors are logged and stored: no full number
-
-
-def test_a_timeout_is_temporary(settings, smsaero):
-    settings.SMS_TIMEOUT = 0.2
-
-    def slow(request: Request) -> Response:
-        time.sleep(0.6)
-        return Response("{}", content_type="application/json")
-
-    smsaero.expect_request("/v2/sms/send", method="POST").respond_with_handler(slow)
-    with pytest.raises(DeliveryError) as raised:
-        send()
-    assert raised.value.temporary
-
-
-def test_fail_silently_counts_only_what_was_sent(smsaero):
-    smsaero.expect_request("/v2/sms/send", method="POST").respond_with_json({}, status=502)
-    assert send(fail_silently=True) == 0
-
-
-@pytest.mark.parametrize("missing", ["SMSAERO_EMAIL", "SMSAERO_API_KEY", "SMSAERO_SIGN"])
-def test_missing_credentials_are_a_configuration_error(settings, missing):
-    setattr(settings, missing, "")
-    with pytest.raises(ImproperlyConfigured):
-        get_connection("smsaero")
 
 
 @pytest.fixture

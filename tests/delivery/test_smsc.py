@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
-from werkzeug import Request, Response
 
 from vouch.delivery.backends import get_connection
 from vouch.delivery.errors import DeliveryError
@@ -124,31 +121,6 @@ def test_http_errors_are_classified(smsc, status, temporary):
     with pytest.raises(DeliveryError) as raised:
         send()
     assert raised.value.temporary is temporary
-
-
-def test_a_timeout_is_temporary(settings, smsc):
-    settings.SMS_TIMEOUT = 0.2
-
-    def slow(request: Request) -> Response:
-        time.sleep(0.6)
-        return Response("{}", content_type="application/json")
-
-    smsc.expect_request(SEND, method="POST").respond_with_handler(slow)
-    with pytest.raises(DeliveryError) as raised:
-        send()
-    assert raised.value.temporary
-
-
-def test_fail_silently_counts_only_what_was_sent(smsc):
-    smsc.expect_request(SEND, method="POST").respond_with_json(error(9, "duplicate request"))
-    assert send(fail_silently=True) == 0
-
-
-@pytest.mark.parametrize("missing", ["SMSC_LOGIN", "SMSC_PASSWORD"])
-def test_missing_credentials_are_a_configuration_error(settings, missing):
-    setattr(settings, missing, "")
-    with pytest.raises(ImproperlyConfigured):
-        get_connection("smsc")
 
 
 @pytest.fixture

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
-from werkzeug import Request, Response
 
 from vouch.delivery.backends import get_connection
 from vouch.delivery.errors import DeliveryError
@@ -128,30 +125,6 @@ def test_http_errors_are_classified(smsru, status, temporary):
     with pytest.raises(DeliveryError) as raised:
         send()
     assert raised.value.temporary is temporary
-
-
-def test_a_timeout_is_temporary(settings, smsru):
-    settings.SMS_TIMEOUT = 0.2
-
-    def slow(request: Request) -> Response:
-        time.sleep(0.6)
-        return Response("{}", content_type="application/json")
-
-    smsru.expect_request("/sms/send", method="POST").respond_with_handler(slow)
-    with pytest.raises(DeliveryError) as raised:
-        send()
-    assert raised.value.temporary
-
-
-def test_fail_silently_counts_only_what_was_sent(smsru):
-    smsru.expect_request("/sms/send", method="POST").respond_with_json(failed(220, "later"))
-    assert send(fail_silently=True) == 0
-
-
-def test_a_missing_api_id_is_a_configuration_error(settings):
-    settings.SMSRU_API_ID = ""
-    with pytest.raises(ImproperlyConfigured):
-        get_connection("smsru")
 
 
 @pytest.fixture

@@ -5,14 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import socket
-import time
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.http import QueryDict
-from werkzeug import Request, Response
 
 from vouch.delivery.backends import get_connection
 from vouch.delivery.errors import DeliveryError
@@ -156,55 +152,6 @@ def test_errors_are_classified(twilio, status, code, text, temporary):
     assert raised.value.temporary is temporary
     assert str(code) in str(raised.value)
     assert PHONE not in str(raised.value)  # the error is logged and stored: no full number
-
-
-def test_a_permanent_refusal_fails_the_outbox_message(settings, twilio):
-    settings.SMS_ROUTES = "*:twilio,locmem"
-    twilio.expect_request(MESSAGES_PATH, method="POST").respond_with_json(
-        twilio_error(21211, f"The 'To' number {PHONE} is not a valid phone number.", 400),
-        status=400,
-    )
-    message = message_send(channel="sms", destination=PHONE, body="Code 123456", code="123456")
-    assert message.status == Status.FAILED
-    assert "21211" in message.error
-    assert list(message.attempt_log.values_list("outcome", flat=True)) == ["permanent"]
-
-
-def test_a_timeout_is_temporary(settings, twilio):
-    settings.SMS_TIMEOUT = 0.2
-
-    def slow(request: Request) -> Response:
-        time.sleep(0.6)
-        return Response("{}", status=201, content_type="application/json")
-
-    twilio.expect_request(MESSAGES_PATH, method="POST").respond_with_handler(slow)
-    with pytest.raises(DeliveryError) as raised:
-        send()
-    assert raised.value.temporary
-
-
-def test_a_refused_connection_is_temporary(settings):
-    with socket.socket() as probe:  # a port nobody listens on once the socket is closed
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.TWILIO_API_URL = f"http://127.0.0.1:{port}"
-    with pytest.raises(DeliveryError) as raised:
-        send()
-    assert raised.value.temporary
-
-
-def test_fail_silently_counts_only_what_was_sent(twilio):
-    twilio.expect_request(MESSAGES_PATH, method="POST").respond_with_json(
-        twilio_error(20500, "Internal Server Error", 500), status=500
-    )
-    assert send(fail_silently=True) == 0
-
-
-@pytest.mark.parametrize("missing", ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"])
-def test_missing_credentials_are_a_configuration_error(settings, missing):
-    setattr(settings, missing, "")
-    with pytest.raises(ImproperlyConfigured):
-        get_connection("twilio")
 
 
 # Twilio's own published vectors (twilio-python tests/unit/test_request_validator.py).

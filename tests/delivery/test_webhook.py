@@ -5,12 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
-import time
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
-from werkzeug import Request, Response
 
 from vouch.delivery.backends import get_connection
 from vouch.delivery.errors import DeliveryError
@@ -135,67 +131,6 @@ def test_errors_are_classified_as_the_contract_says(gateway, status, temporary):
     assert raised.value.temporary is temporary
     assert str(status) in str(raised.value)
     assert len(gateway.log) == 1
-
-
-def test_a_timeout_is_temporary(settings, gateway):
-    settings.SMS_TIMEOUT = 0.2
-
-    def slow(request: Request) -> Response:
-        time.sleep(0.6)
-        return Response(status=200)
-
-    gateway.expect_request(GATEWAY_PATH, method="POST").respond_with_handler(slow)
-    with pytest.raises(DeliveryError) as raised:
-        send()
-    assert raised.value.temporary
-
-
-def test_a_refused_connection_is_temporary(settings):
-    with socket.socket() as probe:  # a port nobody listens on once the socket is closed
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.SMS_WEBHOOK_URL = f"http://127.0.0.1:{port}/sms"
-    with pytest.raises(DeliveryError) as raised:
-        send()
-    assert raised.value.temporary
-
-
-def test_fail_silently_counts_only_what_was_sent(gateway):
-    gateway.expect_request(GATEWAY_PATH, method="POST").respond_with_data(status=503)
-    assert send(fail_silently=True) == 0
-
-
-@pytest.mark.parametrize("missing", ["SMS_WEBHOOK_URL", "SMS_WEBHOOK_SECRET"])
-def test_a_missing_setting_is_a_configuration_error(settings, missing):
-    setattr(settings, missing, "")
-    with pytest.raises(ImproperlyConfigured):
-        get_connection("webhook")
-
-
-def test_a_temporary_failure_fails_over_to_the_next_backend(settings, gateway, sms_outbox):
-    settings.SMS_ROUTES = "*:webhook,locmem"
-    gateway.expect_request(GATEWAY_PATH, method="POST").respond_with_data(status=503)
-    message = outbox_send()
-    assert message.status == Status.SENT
-    assert message.provider == "locmem"
-    assert list(message.attempt_log.order_by("pk").values_list("provider", "outcome")) == [
-        ("webhook", "temporary"),
-        ("locmem", "sent"),
-    ]
-    assert [sent.to for sent in sms_outbox] == [PHONE]
-
-
-def test_a_permanent_refusal_ends_the_route(settings, gateway, sms_outbox):
-    settings.SMS_ROUTES = "*:webhook,locmem"
-    gateway.expect_request(GATEWAY_PATH, method="POST").respond_with_data(status=400)
-    message = outbox_send()
-    assert message.status == Status.FAILED
-    assert "400" in message.error
-    assert list(message.attempt_log.values_list("provider", "outcome")) == [
-        ("webhook", "permanent")
-    ]
-    assert sms_outbox == []
-    assert (message.body, message.code) == ("", "")
 
 
 @pytest.fixture

@@ -302,15 +302,9 @@ def _provider(answers: list[int]) -> tuple[Callable[[Request], Response], list[d
     return handle, calls
 
 
-def _webhook_present() -> None:
-    if not (BASE_DIR / "vouch" / "delivery" / "backends" / "webhook.py").exists():
-        pytest.skip("vouch/delivery/backends/webhook.py is not written yet")
-
-
 def test_a_provider_down_once_is_retried_after_the_backoff_and_the_code_is_sent(
     processes, sms_dir, httpserver
 ):
-    _webhook_present()
     handle, calls = _provider([503, 200])
     httpserver.expect_request("/sms", method="POST").respond_with_handler(handle)
     env = _webhook_env(sms_dir, httpserver.url_for("/sms"))
@@ -345,7 +339,6 @@ def test_a_provider_down_once_is_retried_after_the_backoff_and_the_code_is_sent(
 def test_a_provider_down_for_every_round_fails_the_message_and_kills_the_code(
     processes, sms_dir, httpserver
 ):
-    _webhook_present()
     handle, calls = _provider([503])
     httpserver.expect_request("/sms", method="POST").respond_with_handler(handle)
     env = _webhook_env(sms_dir, httpserver.url_for("/sms"), SMS_MAX_ROUNDS="2")
@@ -404,7 +397,6 @@ def test_with_rq_the_request_queues_and_an_rq_worker_sends_the_code(processes, s
 def test_with_rq_a_provider_down_once_is_retried_by_the_worker_scheduler(
     processes, sms_dir, redis_url, httpserver
 ):
-    _webhook_present()
     handle, calls = _provider([503, 200])
     httpserver.expect_request("/sms", method="POST").respond_with_handler(handle)
     env = _webhook_env(sms_dir, httpserver.url_for("/sms"), TASKS_BACKEND="rq", REDIS_URL=redis_url)

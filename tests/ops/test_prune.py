@@ -264,19 +264,3 @@ def test_a_second_run_deletes_nothing_more(clock):
 def test_a_batch_size_below_one_is_refused():
     with pytest.raises(CommandError):
         prune("--batch-size", "0")
-
-
-def test_the_old_commands_still_work_in_batches(settings, clock):
-    settings.AUDIT_RETENTION_DAYS = 30
-    for _ in range(3):
-        event(clock, age=31 * DAY)
-    out = StringIO()
-    with CaptureQueriesContext(connection) as queries:
-        call_command("prune_audit_events", "--batch-size", "2", stdout=out)
-    assert "Deleted 3 audit events older than 30 days." in out.getvalue()
-    table = AuthEvent._meta.db_table
-    deletes = [q for q in queries if q["sql"].startswith("DELETE") and f'"{table}"' in q["sql"]]
-    assert len(deletes) == 2
-    out = StringIO()
-    call_command("prune_limit_counters", "--batch-size", "2", stdout=out)
-    assert "Deleted 0 expired rate-limit counters." in out.getvalue()

@@ -8,6 +8,7 @@ from django.core import mail
 import vouch.delivery
 from tests.concurrency import run_concurrently
 from tests.conftest import new_phone
+from tests.helpers import code_in, wrong
 from vouch.accounts.models import User
 from vouch.accounts.services import user_get_or_create
 from vouch.core.errors import Throttled
@@ -59,13 +60,6 @@ def _defaults(settings):
     FailingBackend.seen = []
 
 
-def code_in(text: str) -> str:
-    """The code of a message: its last line is `@host #<code>`."""
-    last = text.splitlines()[-1]
-    assert last.startswith("@vouch.example.com #"), last
-    return last.rpartition("#")[2]
-
-
 def ask(phone: str, **kwargs) -> str:
     """Request a code by SMS and return the code that was sent."""
     before = len(vouch.delivery.outbox)
@@ -74,10 +68,6 @@ def ask(phone: str, **kwargs) -> str:
     message = vouch.delivery.outbox[-1]
     assert message.to == phone
     return code_in(message.body)
-
-
-def wrong(code: str) -> str:
-    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
 
 
 # --- the code ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from tests.helpers import last_code, page_ask, page_sign_in, wrong
 from vouch.accounts.models import User
 from vouch.audit.models import AuthEvent, Kind
 from vouch.core import clock as clock_module
@@ -23,26 +24,16 @@ LOCAL_PHONE = "8 912 345-67-89"
 RU = {"HTTP_ACCEPT_LANGUAGE": "ru"}
 
 
-def last_code(outbox: list[Any]) -> str:
-    match = re.search(r"#(\d+)", outbox[-1].body)
-    assert match is not None
-    return match.group(1)
-
-
 def ask_for_code(client: Client, phone: str = LOCAL_PHONE, **extra: Any) -> Any:
-    return client.post(
-        "/login/", {"phone": phone, "channel": "sms", **extra.pop("data", {})}, **extra
-    )
+    return page_ask(client, phone, **extra)
 
 
 def sign_in(client: Client, outbox: list[Any], phone: str = LOCAL_PHONE, **extra: Any) -> Any:
-    answer = ask_for_code(client, phone, **extra)
-    assert answer.status_code == 302, answer.content.decode()
-    return client.post("/login/code/", {"code": last_code(outbox)}, **extra)
+    return page_sign_in(client, phone, **extra)
 
 
 def wrong_code(outbox: list[Any]) -> str:
-    return "000000" if last_code(outbox) != "000000" else "111111"
+    return wrong(last_code())
 
 
 def html(response: Any) -> str:
@@ -138,7 +129,7 @@ def test_the_whole_flow_in_english(client, sms_outbox):
     assert 'href="/login/"' in page  # change the number
 
     session_key = client.session.session_key
-    signed_in = client.post("/login/code/", {"code": last_code(sms_outbox)})
+    signed_in = client.post("/login/code/", {"code": last_code()})
 
     assert signed_in.status_code == 302 and signed_in.url == "/profile/"
     assert client.session.session_key != session_key  # rotated on sign-in
@@ -167,7 +158,7 @@ def test_the_whole_flow_in_russian(client, sms_outbox):
     wrong = client.post("/login/code/", {"code": wrong_code(sms_outbox)}, **RU)
     assert "Неверный код" in error_text(html(wrong), "code")
 
-    signed_in = client.post("/login/code/", {"code": last_code(sms_outbox)}, **RU)
+    signed_in = client.post("/login/code/", {"code": last_code()}, **RU)
     assert signed_in.url == "/profile/"
     profile = html(client.get("/profile/", **RU))
     assert "Ваш профиль" in profile and "Выйти" in profile
@@ -202,7 +193,7 @@ def test_a_wrong_code_says_how_many_attempts_are_left(client, sms_outbox, settin
 def test_after_the_last_attempt_the_code_is_dead(client, sms_outbox, settings):
     settings.OTP_MAX_ATTEMPTS = 2
     ask_for_code(client)
-    right = last_code(sms_outbox)
+    right = last_code()
     wrong = "000000" if right != "000000" else "111111"
     assert "1 attempt left" in html(client.post("/login/code/", {"code": wrong}))
     assert "0 attempts left" in html(client.post("/login/code/", {"code": wrong}))
@@ -216,7 +207,7 @@ def test_an_expired_code_says_so(client, sms_outbox, clock, settings):
     ask_for_code(client)
     clock.advance(seconds=settings.OTP_TTL + 1)
 
-    response = client.post("/login/code/", {"code": last_code(sms_outbox)})
+    response = client.post("/login/code/", {"code": last_code()})
 
     assert response.status_code == 400
     assert error_text(html(response), "code") == "The code has expired. Ask for a new code."
@@ -245,7 +236,7 @@ def test_a_resend_before_the_cooldown_shows_the_wait(client, sms_outbox, clock):
 
 def test_a_resend_after_the_cooldown_sends_a_new_code_that_signs_in(client, sms_outbox, clock):
     ask_for_code(client)
-    first = last_code(sms_outbox)
+    first = last_code()
     clock.advance(seconds=61)
     page = html(client.get("/login/code/"))
     ready = re.search(r'<button[^>]*name="resend"[^>]*>', page).group(0)
@@ -256,9 +247,9 @@ def test_a_resend_after_the_cooldown_sends_a_new_code_that_signs_in(client, sms_
     assert response.status_code == 302 and response.url == "/login/code/"
     assert len(sms_outbox) == 2
     assert "Resend in 60 s" in html(client.get("/login/code/"))
-    if first != last_code(sms_outbox):
+    if first != last_code():
         assert client.post("/login/code/", {"code": first}).status_code == 400
-    assert client.post("/login/code/", {"code": last_code(sms_outbox)}).url == "/profile/"
+    assert client.post("/login/code/", {"code": last_code()}).url == "/profile/"
 
 
 def test_a_phone_locked_by_wrong_codes_shows_the_wait_on_the_code(client, sms_outbox, settings):
@@ -267,7 +258,7 @@ def test_a_phone_locked_by_wrong_codes_shows_the_wait_on_the_code(client, sms_ou
     wrong = wrong_code(sms_outbox)
     client.post("/login/code/", {"code": wrong})
 
-    response = client.post("/login/code/", {"code": last_code(sms_outbox)})
+    response = client.post("/login/code/", {"code": last_code()})
 
     assert re.fullmatch(
         r"Too many requests\. Try again in \d+ seconds\.", error_text(html(response), "code")
@@ -348,7 +339,7 @@ def test_an_invite_link_is_carried_through_sign_in(client, make_user, sms_outbox
     )
 
     client.post("/login/", {"phone": LOCAL_PHONE, "invite_code": inviter.invite_code})
-    signed_in = client.post("/login/code/", {"code": last_code(sms_outbox)})
+    signed_in = client.post("/login/code/", {"code": last_code()})
 
     assert signed_in.url == "/profile/"
     profile = html(client.get("/profile/"))
@@ -386,7 +377,7 @@ def test_an_invite_that_cannot_apply_at_sign_in_is_reported_and_does_not_block(
 ):
     user = make_user(phone=PHONE)
     client.post("/login/", {"phone": LOCAL_PHONE, "invite_code": user.invite_code})
-    assert client.post("/login/code/", {"code": last_code(sms_outbox)}).url == "/profile/"
+    assert client.post("/login/code/", {"code": last_code()}).url == "/profile/"
     assert "You cannot activate your own invite code." in html(client.get("/profile/"))
 
 

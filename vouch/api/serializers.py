@@ -235,10 +235,6 @@ class OwnUserUpdateSerializer(serializers.Serializer):
     email = StrictEmailField()
 
 
-class HealthSerializer(serializers.Serializer):
-    status = serializers.CharField()
-
-
 class ConversionQuerySerializer(serializers.Serializer):
     hours = StrictIntegerField(
         min_value=1,

@@ -50,7 +50,12 @@ def profile_data(request: Request, user: User) -> dict[str, Any]:
 
 
 class AuthenticateView(GenericAPIView):
-    """Sign in by phone: step 1 asks for a code, step 2 (with `code`) signs in."""
+    """
+    Sign in by phone: step 1 asks for a code, step 2 (with `code`) signs in.
+
+    The answer holds API tokens, not a browser session: to use the web pages in a browser,
+    sign in at /login/ instead.
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []  # the API's sign-in never reads or starts a session
@@ -65,6 +70,11 @@ class AuthenticateView(GenericAPIView):
         return Response(
             {
                 "detail": _("Sign in with a phone number in two steps."),
+                "browser": _(
+                    "This gives API tokens, not a browser session: "
+                    "in a browser, sign in at %(url)s."
+                )
+                % {"url": reverse("web:login")},
                 "steps": [
                     {"step": 1, "fields": ["phone", "email", "channel", "invite_code"]},
                     {"step": 2, "fields": ["phone", "code", "invite_code"]},
@@ -175,6 +185,12 @@ class ReferralListView(ListAPIView):
 
 
 class InviteActivateView(GenericAPIView):
+    """
+    Activate someone's invite code, once, as the user the access token names.
+
+    In a browser, sign in at /login/ instead: the profile page takes the invite code.
+    """
+
     serializer_class = s.InviteActivateSerializer
 
     def get_permissions(self) -> list[Any]:
@@ -191,6 +207,11 @@ class InviteActivateView(GenericAPIView):
         return Response(
             {
                 "detail": _("Activate someone's invite code, once."),
+                "browser": _(
+                    "This needs an API token, not a browser session: in a browser, sign in at "
+                    "%(url)s and enter the code on your profile page."
+                )
+                % {"url": reverse("web:login")},
                 "fields": ["invite_code"],
             }
         )

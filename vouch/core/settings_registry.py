@@ -775,13 +775,11 @@ SECTIONS: tuple[Section, ...] = (
                 meaning=(
                     (
                         "Days [audit events](operations.md#audit-trail) are kept: `manage.py "
-                        "prune` (or "
-                        "`prune_audit_events`) deletes older ones."
+                        "prune` deletes older ones."
                     ),
                     (
                         "Сколько дней хранятся [события аудита](operations.md#журнал-аудита): "
-                        "более старые "
-                        "удаляет `manage.py prune` (или `prune_audit_events`)."
+                        "более старые удаляет `manage.py prune`."
                     ),
                 ),
             ),

@@ -1,0 +1,65 @@
+"""The Makefile a newcomer starts from: `make help` names every target, `make run` leaves a .env."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MAKEFILE = ROOT / "Makefile"
+
+MAKE = shutil.which("make")
+
+pytestmark = pytest.mark.skipif(MAKE is None, reason="needs make")
+
+
+def phony_targets() -> list[str]:
+    text = MAKEFILE.read_text()
+    declared = re.findall(r"^\.PHONY:(.*)$", text, flags=re.MULTILINE)
+    assert declared, "the Makefile declares no .PHONY targets"
+    return [target for line in declared for target in line.split()]
+
+
+def make(*args: str, cwd: Path = ROOT) -> str:
+    result = subprocess.run(
+        [str(MAKE), "--no-print-directory", "-f", str(MAKEFILE), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout
+
+
+def test_make_help_names_every_target():
+    shown = set(re.findall(r"^make (\S+)", make("help"), flags=re.MULTILINE))
+    missing = [target for target in phony_targets() if target != "help" and target not in shown]
+    assert not missing, f"make help does not list: {missing}"
+
+
+def test_make_run_writes_a_local_env_with_debug_on(tmp_path):
+    make(".env", cwd=tmp_path)
+    lines = (tmp_path / ".env").read_text().splitlines()
+    assert "DEBUG=true" in lines
+    assert all(line.startswith("#") for line in lines if line != "DEBUG=true")
+
+
+def test_make_run_keeps_an_existing_env(tmp_path):
+    (tmp_path / ".env").write_text("DEBUG=false\nSECRET_KEY=mine\n")
+    make(".env", cwd=tmp_path)
+    assert (tmp_path / ".env").read_text() == "DEBUG=false\nSECRET_KEY=mine\n"
+
+
+def test_make_run_depends_on_the_env_file():
+    rule = re.search(r"^run:(.*)$", MAKEFILE.read_text(), flags=re.MULTILINE)
+    assert rule is not None
+    assert ".env" in rule.group(1).split()
+
+
+def test_the_env_file_stays_out_of_git():
+    assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
