@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-import vouch.accounts.services as account_services
+import vouch.accounts.models as account_models
 from tests.concurrency import run_concurrently
 from tests.conftest import new_phone
 from vouch.accounts.errors import PhoneTaken
@@ -40,7 +40,7 @@ def test_user_create_gives_every_user_a_different_code():
 
 def test_user_create_draws_again_when_the_invite_code_is_taken(monkeypatch, user):
     draws = iter([user.invite_code, user.invite_code, "FRESH1"])
-    monkeypatch.setattr(account_services, "generate_invite_code", lambda: next(draws))
+    monkeypatch.setattr(account_models, "generate_invite_code", lambda: next(draws))
 
     created = user_create(phone=new_phone())
 
@@ -234,7 +234,7 @@ def test_concurrent_user_create_with_colliding_codes_yields_unique_codes(monkeyp
             return "C0111D"
         return generate_invite_code()
 
-    monkeypatch.setattr(account_services, "generate_invite_code", colliding_code)
+    monkeypatch.setattr(account_models, "generate_invite_code", colliding_code)
 
     results = run_concurrently(lambda i: user_create(phone=phones[i]), threads)
 

@@ -143,12 +143,6 @@ def test_context_manager_closes_after_an_error():
     assert backend.calls == ["open", "close"]
 
 
-def test_message_send_uses_its_connection():
-    backend = RecordingBackend()
-    assert SmsMessage(to="+79123456789", body="x", connection=backend).send() == 1
-    assert backend.calls == ["send"]
-
-
 def test_messages_get_unique_ids():
     ids = {SmsMessage(to="+79123456789", body="x").message_id for _ in range(100)}
     assert len(ids) == 100

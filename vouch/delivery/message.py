@@ -4,8 +4,6 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from vouch.delivery.backends.base import BaseSmsBackend
-
 
 @dataclass
 class SmsMessage:
@@ -22,14 +20,7 @@ class SmsMessage:
     code: str = ""
     language: str = ""
     ttl: int | None = None
-    connection: BaseSmsBackend | None = field(default=None, repr=False, compare=False)
     provider_message_id: str = ""
     cost: Decimal | None = None
     currency: str = ""
     segments: int | None = None
-
-    def send(self, fail_silently: bool = False) -> int:
-        from vouch.delivery.backends import get_connection
-
-        connection = self.connection or get_connection(fail_silently=fail_silently)
-        return connection.send_messages([self])
