@@ -8,6 +8,7 @@ import pytest
 import vouch.accounts.models as account_models
 from tests.concurrency import run_concurrently
 from tests.conftest import new_phone
+from vouch.accounts import signals
 from vouch.accounts.errors import PhoneTaken
 from vouch.accounts.models import User
 from vouch.accounts.services import (
@@ -17,6 +18,7 @@ from vouch.accounts.services import (
     user_update,
 )
 from vouch.core.codes import generate_invite_code
+from vouch.core.requests import NO_ORIGIN
 from vouch.referrals.services import invite_code_activate
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +87,20 @@ def test_manager_create_user_and_create_superuser_give_invite_codes():
     assert CROCKFORD_CODE.match(superuser.invite_code)
     assert superuser.is_staff
     assert superuser.is_superuser
+
+
+def test_the_manager_announces_the_user_it_creates():
+    announced = []
+
+    def receiver(sender, *, user, actor, origin, **kwargs):
+        announced.append((user.pk, actor, origin))
+
+    signals.user_created.connect(receiver)
+    try:
+        superuser = User.objects.create_superuser(new_phone(), password="pw-123456789")
+    finally:
+        signals.user_created.disconnect(receiver)
+    assert announced == [(superuser.pk, None, NO_ORIGIN)]
 
 
 # --- user_get_or_create -----------------------------------------------------------------------
