@@ -42,8 +42,14 @@ def retryable(status_code: int) -> bool:
 
 
 class HttpSmsBackend(PerMessageSmsBackend):
+    """Subclassed as `class SmsBackend(HttpSmsBackend, alias="smsru", label="SMS.ru")`."""
+
     alias: ClassVar[str]  # the backend's name in SMS_BACKEND, SMS_ROUTES and callback URLs
     label: ClassVar[str]  # the provider's name in the errors it leads to
+
+    def __init_subclass__(cls, *, alias: str, label: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.alias, cls.label = alias, label
 
     def post(self, url: str, *, unreachable: str = "", **kwargs: Any) -> requests.Response:
         """

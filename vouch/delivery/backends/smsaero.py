@@ -42,10 +42,7 @@ REJECTED_AT_ONCE = {6}
 RETRY_HINTS = ("try again", "try later", "повтор", "позже", "too many")
 
 
-class SmsBackend(HttpSmsBackend):
-    alias = "smsaero"
-    label = "SMS Aero"
-
+class SmsBackend(HttpSmsBackend, alias="smsaero", label="SMS Aero"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.email = settings.SMSAERO_EMAIL

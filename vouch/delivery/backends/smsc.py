@@ -43,10 +43,7 @@ FAILED_STATUSES = {3, 20, 22, 23, 24, 25}  # expired, undeliverable, bad number,
 SENT_STATUSES = {0}  # handed to the operator
 
 
-class SmsBackend(HttpSmsBackend):
-    alias = "smsc"
-    label = "SMSC"
-
+class SmsBackend(HttpSmsBackend, alias="smsc", label="SMSC"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.login = settings.SMSC_LOGIN

@@ -44,9 +44,7 @@ SENT_CODES = {102}
 _DATA_KEY = re.compile(r"^data\[(\d*)\]$")
 
 
-class SmsBackend(HttpSmsBackend):
-    alias = "smsru"
-    label = "SMS.ru"
+class SmsBackend(HttpSmsBackend, alias="smsru", label="SMS.ru"):
     callback_ack = "100"  # SMS.ru sends a callback again until it reads this answer
 
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:

@@ -68,10 +68,7 @@ STATUSES = {
 }
 
 
-class SmsBackend(HttpSmsBackend):
-    alias = "telegram"
-    label = "Telegram Gateway"
-
+class SmsBackend(HttpSmsBackend, alias="telegram", label="Telegram Gateway"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.token: str = settings.TELEGRAM_GATEWAY_TOKEN

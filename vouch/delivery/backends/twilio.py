@@ -33,10 +33,7 @@ REPORTED_STATUSES = {"sent": Status.SENT, "delivered": Status.DELIVERED}
 FAILED_STATUSES = {"undelivered", "failed"}
 
 
-class SmsBackend(HttpSmsBackend):
-    alias = "twilio"
-    label = "Twilio"
-
+class SmsBackend(HttpSmsBackend, alias="twilio", label="Twilio"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.account_sid = settings.TWILIO_ACCOUNT_SID

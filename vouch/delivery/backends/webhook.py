@@ -48,10 +48,7 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class SmsBackend(HttpSmsBackend):
-    alias = "webhook"
-    label = "Webhook"
-
+class SmsBackend(HttpSmsBackend, alias="webhook", label="Webhook"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.url = settings.SMS_WEBHOOK_URL
