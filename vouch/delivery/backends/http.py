@@ -47,9 +47,10 @@ class HttpSmsBackend(PerMessageSmsBackend):
     alias: ClassVar[str]  # the backend's name in SMS_BACKEND, SMS_ROUTES and callback URLs
     label: ClassVar[str]  # the provider's name in the errors it leads to
 
-    def __init_subclass__(cls, *, alias: str, label: str, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, alias: str = "", label: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.alias, cls.label = alias, label
+        if alias:  # a subclass of a provider's backend keeps the provider's names
+            cls.alias, cls.label = alias, label
 
     def post(self, url: str, *, unreachable: str = "", **kwargs: Any) -> requests.Response:
         """
