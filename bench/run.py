@@ -323,7 +323,7 @@ HEADER = (
 
 
 def seed_users_available() -> bool:
-    return (ROOT / "vouch/accounts/management/commands/seed_users.py").exists()
+    return (ROOT / "vouch/ops/management/commands/seed_users.py").exists()
 
 
 SEEDED = [False]
@@ -331,7 +331,7 @@ SEEDED = [False]
 
 def seed_users(*args: str) -> str:
     """
-    manage.py seed_users (vouch/accounts/management/commands), on phones the load never uses:
+    manage.py seed_users (vouch/ops/management/commands), on phones the load never uses:
     +7999 9,000,000 and up the first time, after the highest seeded phone afterwards.
     """
     offset = [] if SEEDED[0] else ["--phone-offset", "9000000"]

@@ -45,7 +45,7 @@ SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 
 # --- applications ---------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "vouch.accounts.admin_apps.VouchAdminConfig",  # django.contrib.admin, password-only
+    "vouch.ops.admin_apps.VouchAdminConfig",  # django.contrib.admin, password-only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

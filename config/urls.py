@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from vouch.core import health
-from vouch.core.views import metrics_view
+from vouch.ops.views import metrics_view
 
 urlpatterns = [
     path("api/", include("vouch.api.urls")),
@@ -15,4 +15,4 @@ urlpatterns = [
 ]
 
 # A database or Redis failure outside any view (e.g. saving the session) is a 503 too.
-handler500 = "vouch.api.middleware.server_error"
+handler500 = "vouch.core.outages.server_error"

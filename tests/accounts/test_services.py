@@ -5,9 +5,10 @@ import threading
 
 import pytest
 
-import vouch.accounts.services as account_services
+import vouch.accounts.models as account_models
 from tests.concurrency import run_concurrently
 from tests.conftest import new_phone
+from vouch.accounts import signals
 from vouch.accounts.errors import PhoneTaken
 from vouch.accounts.models import User
 from vouch.accounts.services import (
@@ -17,6 +18,7 @@ from vouch.accounts.services import (
     user_update,
 )
 from vouch.core.codes import generate_invite_code
+from vouch.core.requests import NO_ORIGIN
 from vouch.referrals.services import invite_code_activate
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +42,7 @@ def test_user_create_gives_every_user_a_different_code():
 
 def test_user_create_draws_again_when_the_invite_code_is_taken(monkeypatch, user):
     draws = iter([user.invite_code, user.invite_code, "FRESH1"])
-    monkeypatch.setattr(account_services, "generate_invite_code", lambda: next(draws))
+    monkeypatch.setattr(account_models, "generate_invite_code", lambda: next(draws))
 
     created = user_create(phone=new_phone())
 
@@ -85,6 +87,20 @@ def test_manager_create_user_and_create_superuser_give_invite_codes():
     assert CROCKFORD_CODE.match(superuser.invite_code)
     assert superuser.is_staff
     assert superuser.is_superuser
+
+
+def test_the_manager_announces_the_user_it_creates():
+    announced = []
+
+    def receiver(sender, *, user, actor, origin, **kwargs):
+        announced.append((user.pk, actor, origin))
+
+    signals.user_created.connect(receiver)
+    try:
+        superuser = User.objects.create_superuser(new_phone(), password="pw-123456789")
+    finally:
+        signals.user_created.disconnect(receiver)
+    assert announced == [(superuser.pk, None, NO_ORIGIN)]
 
 
 # --- user_get_or_create -----------------------------------------------------------------------
@@ -234,7 +250,7 @@ def test_concurrent_user_create_with_colliding_codes_yields_unique_codes(monkeyp
             return "C0111D"
         return generate_invite_code()
 
-    monkeypatch.setattr(account_services, "generate_invite_code", colliding_code)
+    monkeypatch.setattr(account_models, "generate_invite_code", colliding_code)
 
     results = run_concurrently(lambda i: user_create(phone=phones[i]), threads)
 

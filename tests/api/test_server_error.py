@@ -9,7 +9,7 @@ from django.db import OperationalError
 from django.test import RequestFactory
 from django.urls import get_resolver
 
-from vouch.api.middleware import server_error
+from vouch.core.outages import server_error
 
 pytestmark = pytest.mark.django_db
 

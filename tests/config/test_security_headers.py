@@ -229,7 +229,7 @@ TEMPLATES = sorted(ROOT.glob("vouch/*/templates/**/*.html"))
 # The <style> elements the policy allows: the self-contained 503 and development outbox pages,
 # by their answer's nonce, and ReDoc's page, which allows inline style for ReDoc itself.
 STYLE_ELEMENTS_ALLOWED = {
-    "vouch/web/templates/web/503.html": (
+    "vouch/core/templates/core/503.html": (
         '<style{% if csp_nonce %} nonce="{{ csp_nonce }}"{% endif %}>'
     ),
     "vouch/web/templates/web/dev_outbox.html": '<style nonce="{{ request.csp_nonce }}">',

@@ -1,5 +1,5 @@
 """
-GET /metrics (vouch.core.views) and the counters behind it (vouch.core.metrics): who may read
+GET /metrics (vouch.ops.views) and the counters behind it (vouch.core.metrics): who may read
 it, that each event moves its counter exactly once, and, under gunicorn, that the numbers of
 every worker process add up.
 """

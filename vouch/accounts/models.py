@@ -4,21 +4,56 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from vouch.accounts import signals
+from vouch.accounts.errors import PhoneTaken
+from vouch.core.codes import generate_invite_code
+from vouch.core.requests import NO_ORIGIN, Origin
+
+INVITE_CODE_ATTEMPTS = 10
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def create_user(self, phone: str, password: str | None = None, **extra: Any) -> User:
-        from vouch.accounts.services import user_create
+    def create_user(
+        self,
+        phone: str,
+        password: str | None = None,
+        *,
+        actor: User | None = None,
+        origin: Origin = NO_ORIGIN,
+        **extra: Any,
+    ) -> User:
+        """
+        Create a user with a fresh invite code and announce it (`signals.user_created`).
 
-        return user_create(phone=str(phone), password=password, **extra)
+        A random code that happens to be taken fails the unique constraint inside a savepoint
+        and is drawn again; a phone that is taken raises PhoneTaken.
+        """
+        with transaction.atomic():
+            for _attempt in range(INVITE_CODE_ATTEMPTS):
+                user = self.model(phone=str(phone), invite_code=generate_invite_code(), **extra)
+                if password:
+                    user.set_password(password)
+                else:
+                    user.set_unusable_password()
+                try:
+                    with transaction.atomic():
+                        user.save(force_insert=True, using=self._db)
+                except IntegrityError:
+                    if self.filter(phone=phone).exists():
+                        raise PhoneTaken() from None
+                    continue
+                signals.user_created.send(sender=self.model, user=user, actor=actor, origin=origin)
+                return user
+        raise RuntimeError("Could not draw a free invite code; the code space may be exhausted.")
 
     def create_superuser(self, phone: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)

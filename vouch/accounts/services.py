@@ -11,13 +11,9 @@ from vouch.accounts import signals
 from vouch.accounts.errors import PhoneTaken
 from vouch.accounts.models import SignIn, User
 from vouch.core import clock
-from vouch.core.codes import generate_invite_code
 from vouch.core.requests import NO_ORIGIN, Origin
 
-INVITE_CODE_ATTEMPTS = 10
 
-
-@transaction.atomic
 def user_create(
     *,
     phone: str,
@@ -32,36 +28,21 @@ def user_create(
     origin: Origin = NO_ORIGIN,
 ) -> User:
     """
-    Create a user with a fresh invite code.
-
-    A random code that happens to be taken fails the unique constraint inside a savepoint and
-    is drawn again; a phone that is taken raises PhoneTaken.
+    Create a user with a fresh invite code (`UserManager.create_user`, which Django's own
+    `createsuperuser` calls too); a phone that is taken raises PhoneTaken.
     """
-    for _attempt in range(INVITE_CODE_ATTEMPTS):
-        user = User(
-            phone=phone,
-            email=email,
-            email_verified=email_verified,
-            phone_verified=phone_verified,
-            is_staff=is_staff,
-            is_active=is_active,
-            is_superuser=is_superuser,
-            invite_code=generate_invite_code(),
-        )
-        if password:
-            user.set_password(password)
-        else:
-            user.set_unusable_password()
-        try:
-            with transaction.atomic():
-                user.save(force_insert=True)
-        except IntegrityError:
-            if User.objects.filter(phone=phone).exists():
-                raise PhoneTaken() from None
-            continue
-        signals.user_created.send(sender=User, user=user, actor=actor, origin=origin)
-        return user
-    raise RuntimeError("Could not draw a free invite code; the code space may be exhausted.")
+    return User.objects.create_user(
+        phone,
+        password,
+        actor=actor,
+        origin=origin,
+        email=email,
+        email_verified=email_verified,
+        phone_verified=phone_verified,
+        is_staff=is_staff,
+        is_active=is_active,
+        is_superuser=is_superuser,
+    )
 
 
 def user_get_or_create(

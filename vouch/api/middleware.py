@@ -3,32 +3,22 @@ Under /api/ every answer is JSON, even where Django, not DRF, answers: unknown p
 errors and oversized bodies never show an HTML or debug page. Only DRF's browsable API answers
 HTML, to a browser that asks for it.
 
-A backing service that does not answer (the database, Redis) is a 503 everywhere: JSON
-`service_unavailable` under /api/, a plain page elsewhere; one warning line, no traceback.
+A backing service that does not answer (the database, Redis) is a 503 everywhere, as
+`vouch.core.outages` answers it for both front ends.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.loader import render_to_string
 
 from vouch.api.errors import error_body
-from vouch.core.errors import (
-    ServiceUnavailable,
-    dependency_failure,
-    dependency_failure_log,
-    logged_already,
-)
+from vouch.core.outages import API_PREFIX, outage_response
 
 logger = logging.getLogger("vouch.api")
-
-API_PREFIX = "/api/"
-UNAVAILABLE_TEMPLATE = "web/503.html"
 
 
 class ApiErrorMiddleware:
@@ -74,49 +64,3 @@ class ApiErrorMiddleware:
             if header in response:
                 replacement[header] = response[header]
         return replacement
-
-
-def unavailable_response(request: HttpRequest) -> HttpResponse:
-    """
-    503 for `request`: JSON under /api/, else a page that needs nothing but the template
-    (no session, no user, no database), since whatever failed may fail again while rendering.
-    """
-    status = ServiceUnavailable.status
-    if request.path.startswith(API_PREFIX):
-        response: HttpResponse = JsonResponse(error_body(status), status=status)
-    else:
-        # The page's own <style> is allowed by a nonce of this answer's Content-Security-Policy
-        # (CSPMiddleware, outside this one, adds it to style-src once it has been read).
-        nonce = getattr(request, "csp_nonce", None)  # lazy: reading it is what adds it
-        context = {"csp_nonce": "" if nonce is None else str(nonce)}
-        response = HttpResponse(render_to_string(UNAVAILABLE_TEMPLATE, context), status=status)
-    response["Retry-After"] = str(ServiceUnavailable.retry_after)
-    response["Cache-Control"] = "no-store"  # a proxy must not keep serving the outage
-    logged_already(response)
-    return response
-
-
-def outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse | None:
-    """
-    The 503 for `exc` when it says a backing service does not answer (logged in one line
-    here, or already where ServiceUnavailable was raised); None for any other error.
-    """
-    if isinstance(exc, ServiceUnavailable):
-        return unavailable_response(request)
-    service = dependency_failure(exc)
-    if service is None:
-        return None
-    dependency_failure_log(logger, service, exc, f"{request.method} {request.path}")
-    return unavailable_response(request)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    """
-    `handler500`: a backing service that fails outside any view (a session saved on the way
-    out, a middleware's query) is still a 503, not a 500; anything else is Django's 500.
-    """
-    from django.views import defaults
-
-    failure = sys.exc_info()[1]
-    unavailable = outage_response(request, failure) if failure is not None else None
-    return unavailable if unavailable is not None else defaults.server_error(request)

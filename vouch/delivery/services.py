@@ -12,7 +12,6 @@ import smtplib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -21,7 +20,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils.crypto import constant_time_compare
+from django_tasks import task
 
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_email, mask_phone_for_log
@@ -34,22 +33,12 @@ from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import DeliveryAttempt, Message, Status
 from vouch.delivery.segments import sms_segments
 from vouch.delivery.signals import message_status_changed
+from vouch.delivery.updates import StatusUpdate
 
 logger = logging.getLogger(__name__)
 
 EMAIL_PROVIDER = "email"
 CLAIM_SECONDS = 120  # a worker that dies mid-send frees its message after this long
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    """What a provider's status callback says about one of its messages."""
-
-    provider_message_id: str
-    status: Status
-    error: str = ""
-    cost: Decimal | None = None
-    currency: str = ""
 
 
 def _masked(message: Message) -> str:
@@ -91,7 +80,6 @@ def message_create(
 
 def message_enqueue(*, message: Message, run_after_seconds: int = 0) -> None:
     """Queue delivery once the current transaction commits (at once outside of one)."""
-    from vouch.delivery.tasks import deliver_message
 
     def enqueue() -> None:
         task = deliver_message
@@ -295,9 +283,13 @@ def message_deliver(*, message_id: int) -> str:
     return _retry_or_fail(message, last_error)
 
 
-def _retry_or_fail(message: Message, last_error: str) -> str:
-    from vouch.delivery.tasks import deliver_message
+@task()
+def deliver_message(message_id: int) -> str:
+    """The background work: load the message by id and send it (`message_deliver`)."""
+    return message_deliver(message_id=message_id)
 
+
+def _retry_or_fail(message: Message, last_error: str) -> str:
     rounds = message.rounds + 1
     delay = delivery_settings.SMS_RETRY_BACKOFF * 2 ** (rounds - 1)
     now = clock.now()
@@ -427,12 +419,6 @@ def status_callback_handle(
     updates = backend.parse_status_callback(request, token=token)
     updated = message_status_apply(provider=provider, updates=updates)
     return CallbackHandled(updated=updated, ack=backend.callback_ack)
-
-
-def callback_token_matches(token: str) -> bool:
-    """For providers that sign nothing: the secret part of the callback URL."""
-    secret = delivery_settings.SMS_CALLBACK_SECRET
-    return bool(secret) and constant_time_compare(token, secret)
 
 
 @dataclass(frozen=True)

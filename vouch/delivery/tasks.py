@@ -1,12 +1,11 @@
-"""Background work of the delivery app: load the message by id and send it."""
+"""
+Background work of the delivery app. The task lives beside the service it runs
+(`vouch.delivery.services.deliver_message`), since a failed round queues it again; this name
+stays importable for jobs queued under it.
+"""
 
 from __future__ import annotations
 
-from django_tasks import task
+from vouch.delivery.services import deliver_message
 
-from vouch.delivery.services import message_deliver
-
-
-@task()
-def deliver_message(message_id: int) -> str:
-    return message_deliver(message_id=message_id)
+__all__ = ["deliver_message"]

@@ -142,7 +142,7 @@ def challenge_request(
         raise
 
     try:
-        message = _challenge_create(
+        challenge = _challenge_create(
             phone=phone,
             channel=channel,
             email=email,
@@ -153,11 +153,12 @@ def challenge_request(
     except Exception:
         policies.send_refund(phone=phone, ip=origin.ip, email=limited_email, budget=True)
         raise
-    if message is not None:
-        status = Message.objects.values_list("status", flat=True).get(pk=message.pk)
-        if status == MessageStatus.FAILED:
-            # The outcome (challenge unusable, quota refunded, audit) was recorded as it
-            # happened, by `challenge_delivery_update`; the caller learns it here.
+    if challenge.delivery_status == DeliveryStatus.PENDING:
+        # With the immediate task backend the message has been sent (or has failed) by now;
+        # `challenge_delivery_update` recorded the outcome on the challenge as it happened
+        # (challenge unusable, quota refunded, audit), and the caller learns it here.
+        challenge.refresh_from_db(fields=["delivery_status"])
+        if challenge.delivery_status == DeliveryStatus.FAILED:
             raise DeliveryFailed()
     logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
 
@@ -175,7 +176,7 @@ def challenge_request(
 
 def _challenge_create(
     *, phone: str, channel: str, email: str, invite_code: str, origin: Origin, language: str
-) -> Message | None:
+) -> Challenge:
     """Write the challenge, its message (unless withheld) and the audit lines; one commit."""
     by_email = channel == Channel.EMAIL
     withheld = by_email and not _email_signs_in(phone=phone, email=email)
@@ -204,7 +205,7 @@ def _challenge_create(
                 language=language,
                 expires_at=expires_at,
             )
-        Challenge.objects.create(
+        challenge = Challenge.objects.create(
             phone=phone,
             region=phone_region(phone) or "",
             channel=channel,
@@ -227,7 +228,7 @@ def _challenge_create(
             audit_record(
                 Kind.CODE_WITHHELD, phone=phone, origin=origin, outcome="email_not_on_account"
             )
-    return message
+    return challenge
 
 
 def _outcome(error: ApplicationError) -> str:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from vouch.delivery.message import SmsMessage
-    from vouch.delivery.services import StatusUpdate
+    from vouch.delivery.updates import StatusUpdate
 
 
 class BaseSmsBackend:

@@ -19,23 +19,20 @@ import json
 import logging
 from typing import Any
 
-import requests
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from vouch.core.phones import mask_phone_for_log
 from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.answers import decimal_or_none, json_object
-from vouch.delivery.backends.base import PerMessageSmsBackend
+from vouch.delivery.backends.http import HttpSmsBackend, retryable
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
-from vouch.delivery.services import StatusUpdate, callback_token_matches
+from vouch.delivery.updates import StatusUpdate, callback_token_matches
 
 logger = logging.getLogger(__name__)
 
-CALLBACK_PATH = "/api/delivery/smsaero/status/"
 # SMS Aero message statuses: 0 queued, 1 delivered, 2 not delivered, 3 handed to the
 # operator, 4 awaiting the operator's report, 6 rejected, 8 in moderation.
 DELIVERED_STATUSES = {1}
@@ -45,7 +42,7 @@ REJECTED_AT_ONCE = {6}
 RETRY_HINTS = ("try again", "try later", "повтор", "позже", "too many")
 
 
-class SmsBackend(PerMessageSmsBackend):
+class SmsBackend(HttpSmsBackend, alias="smsaero", label="SMS Aero"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.email = delivery_settings.smsaero.EMAIL
@@ -60,23 +57,11 @@ class SmsBackend(PerMessageSmsBackend):
     def send_one(self, message: SmsMessage) -> None:
         body = {"number": message.to.lstrip("+"), "text": message.body, "sign": self.sign}
         if delivery_settings.SMS_CALLBACK_SECRET:
-            body["callbackUrl"] = (
-                f"{settings.SITE_URL}{CALLBACK_PATH}{delivery_settings.SMS_CALLBACK_SECRET}/"
-            )
-        try:
-            response = requests.post(
-                self.url,
-                json=body,
-                auth=(self.email, self.api_key),
-                timeout=delivery_settings.SMS_TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            raise DeliveryError(
-                f"SMS Aero unreachable: {type(exc).__name__}", temporary=True
-            ) from exc
+            body["callbackUrl"] = self.callback_url(token=delivery_settings.SMS_CALLBACK_SECRET)
+        response = self.post(self.url, json=body, auth=(self.email, self.api_key))
         answer = json_object(response)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise DeliveryError(f"SMS Aero HTTP {response.status_code}", temporary=True)
+        if retryable(response.status_code):
+            raise self.http_error(response)
         if not response.ok or answer.get("success") is not True:
             text = str(answer.get("message") or response.reason or "no answer")
             text = text.replace(message.to.lstrip("+"), mask_phone_for_log(message.to))
@@ -88,9 +73,7 @@ class SmsBackend(PerMessageSmsBackend):
         data = data if isinstance(data, dict) else {}
         if _int(data.get("status")) in REJECTED_AT_ONCE:
             raise DeliveryError("SMS Aero rejected the message.", temporary=False)
-        message.provider_message_id = str(data.get("id") or "")
-        if not message.provider_message_id:
-            raise DeliveryError("SMS Aero answered without a message id.", temporary=True)
+        message.provider_message_id = self.provider_id(data.get("id"))
         cost = decimal_or_none(data.get("cost"))
         if cost is not None:
             message.cost, message.currency = cost, "RUB"

@@ -19,19 +19,18 @@ import hashlib
 import logging
 from typing import Any
 
-import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
 from vouch.delivery.app_settings import delivery_settings
-from vouch.delivery.backends.answers import decimal_or_none, json_object
-from vouch.delivery.backends.base import PerMessageSmsBackend
+from vouch.delivery.backends.answers import decimal_or_none
+from vouch.delivery.backends.http import HttpSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
-from vouch.delivery.services import StatusUpdate, callback_token_matches
+from vouch.delivery.updates import StatusUpdate, callback_token_matches
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ FAILED_STATUSES = {3, 20, 22, 23, 24, 25}  # expired, undeliverable, bad number,
 SENT_STATUSES = {0}  # handed to the operator
 
 
-class SmsBackend(PerMessageSmsBackend):
+class SmsBackend(HttpSmsBackend, alias="smsc", label="SMSC"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.login = delivery_settings.smsc.LOGIN
@@ -68,23 +67,12 @@ class SmsBackend(PerMessageSmsBackend):
         }
         if self.sender:
             form["sender"] = self.sender
-        try:
-            response = requests.post(self.url, data=form, timeout=delivery_settings.SMS_TIMEOUT)
-        except requests.RequestException as exc:
-            raise DeliveryError(f"SMSC unreachable: {type(exc).__name__}", temporary=True) from exc
-        if not response.ok:
-            temporary = response.status_code == 429 or response.status_code >= 500
-            raise DeliveryError(f"SMSC HTTP {response.status_code}", temporary=temporary)
-        answer = json_object(response)
-        if not answer:
-            raise DeliveryError("SMSC answered with no JSON.", temporary=True)
+        answer = self.json_answer(self.post(self.url, data=form))
         if "error" in answer or "error_code" in answer:
             code = _int(answer.get("error_code"))
             text = str(answer.get("error") or "")
             raise DeliveryError(f"SMSC error {code}: {text}", temporary=code in TEMPORARY_ERRORS)
-        message.provider_message_id = str(answer.get("id") or "")
-        if not message.provider_message_id:
-            raise DeliveryError("SMSC answered without a message id.", temporary=True)
+        message.provider_message_id = self.provider_id(answer.get("id"))
         segments = _int(answer.get("cnt"))
         if segments > 0:
             message.segments = segments

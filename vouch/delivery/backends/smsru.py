@@ -19,19 +19,18 @@ import logging
 import re
 from typing import Any
 
-import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from vouch.core.phones import mask_phone_for_log
 from vouch.delivery.app_settings import delivery_settings
-from vouch.delivery.backends.answers import decimal_or_none, json_object
-from vouch.delivery.backends.base import PerMessageSmsBackend
+from vouch.delivery.backends.answers import decimal_or_none
+from vouch.delivery.backends.http import HttpSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
-from vouch.delivery.services import StatusUpdate, callback_token_matches
+from vouch.delivery.updates import StatusUpdate, callback_token_matches
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ SENT_CODES = {102}
 _DATA_KEY = re.compile(r"^data\[(\d*)\]$")
 
 
-class SmsBackend(PerMessageSmsBackend):
+class SmsBackend(HttpSmsBackend, alias="smsru", label="SMS.ru"):
     callback_ack = "100"  # SMS.ru sends a callback again until it reads this answer
 
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
@@ -61,18 +60,7 @@ class SmsBackend(PerMessageSmsBackend):
         form = {"api_id": self.api_id, "to": number, "msg": message.body, "json": "1"}
         if self.sender:
             form["from"] = self.sender
-        try:
-            response = requests.post(self.url, data=form, timeout=delivery_settings.SMS_TIMEOUT)
-        except requests.RequestException as exc:
-            raise DeliveryError(
-                f"SMS.ru unreachable: {type(exc).__name__}", temporary=True
-            ) from exc
-        if not response.ok:
-            temporary = response.status_code == 429 or response.status_code >= 500
-            raise DeliveryError(f"SMS.ru HTTP {response.status_code}", temporary=temporary)
-        answer = json_object(response)
-        if not answer:
-            raise DeliveryError("SMS.ru answered with no JSON.", temporary=True)
+        answer = self.json_answer(self.post(self.url, data=form))
         if answer.get("status") != "OK":
             raise _error(answer, message.to)
         result = (answer.get("sms") or {}).get(number)
@@ -80,9 +68,7 @@ class SmsBackend(PerMessageSmsBackend):
             raise DeliveryError("SMS.ru answered without a result for the number.", temporary=True)
         if result.get("status") != "OK":
             raise _error(result, message.to)
-        message.provider_message_id = str(result.get("sms_id") or "")
-        if not message.provider_message_id:
-            raise DeliveryError("SMS.ru answered without an sms_id.", temporary=True)
+        message.provider_message_id = self.provider_id(result.get("sms_id"), "an sms_id")
         cost = decimal_or_none(result.get("cost"))
         if cost is not None:
             message.cost, message.currency = cost, "RUB"

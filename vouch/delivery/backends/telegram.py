@@ -37,7 +37,6 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import constant_time_compare
@@ -45,15 +44,15 @@ from django.utils.crypto import constant_time_compare
 from vouch.core import clock
 from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.answers import decimal_or_none
-from vouch.delivery.backends.base import PerMessageSmsBackend
+from vouch.delivery.backends.http import HttpSmsBackend, retryable
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.models import Status
+from vouch.delivery.updates import StatusUpdate
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from vouch.delivery.message import SmsMessage
-    from vouch.delivery.services import StatusUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ STATUSES = {
 }
 
 
-class SmsBackend(PerMessageSmsBackend):
+class SmsBackend(HttpSmsBackend, alias="telegram", label="Telegram Gateway"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.token: str = delivery_settings.telegram.TOKEN
@@ -95,7 +94,7 @@ class SmsBackend(PerMessageSmsBackend):
         if message.ttl is not None:
             fields["ttl"] = min(max(message.ttl, TTL_RANGE[0]), TTL_RANGE[1])
         if settings.SITE_URL.startswith("https://"):  # Telegram posts reports to HTTPS only
-            fields["callback_url"] = f"{settings.SITE_URL}/api/delivery/telegram/status/"
+            fields["callback_url"] = self.callback_url()
         result = self._call("sendVerificationMessage", fields)
         message.provider_message_id = str(result["request_id"])
         message.cost = decimal_or_none(result.get("request_cost"))
@@ -103,15 +102,12 @@ class SmsBackend(PerMessageSmsBackend):
 
     def _call(self, method: str, fields: dict[str, Any]) -> dict[str, Any]:
         """POST one method; return its `result` or raise DeliveryError."""
-        try:
-            response = requests.post(
-                f"{self.api_url}/{method}",
-                json=fields,
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=delivery_settings.SMS_TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            raise DeliveryError(f"{method}: {type(exc).__name__}", temporary=True) from exc
+        response = self.post(
+            f"{self.api_url}/{method}",
+            json=fields,
+            headers={"Authorization": f"Bearer {self.token}"},
+            unreachable=method,
+        )
         try:
             answer = response.json()
         except (ValueError, RecursionError):
@@ -125,8 +121,6 @@ class SmsBackend(PerMessageSmsBackend):
         raise DeliveryError(text, temporary=_is_temporary(response.status_code, error))
 
     def parse_status_callback(self, request: HttpRequest, token: str = "") -> list[StatusUpdate]:
-        from vouch.delivery.services import StatusUpdate
-
         timestamp = request.headers.get("X-Request-Timestamp", "")
         signature = request.headers.get("X-Request-Signature", "")
         if not timestamp.isdigit() or not signature:
@@ -160,7 +154,7 @@ class SmsBackend(PerMessageSmsBackend):
 
 
 def _is_temporary(http_status: int, error: str) -> bool:
-    if http_status == 429 or http_status >= 500:
+    if retryable(http_status):
         return True
     if not error:  # a 2xx we cannot read is a glitch; a bare 4xx is our mistake
         return http_status < 400

@@ -24,18 +24,17 @@ from django.utils.crypto import constant_time_compare
 from vouch.core.phones import mask_phone_for_log
 from vouch.delivery.app_settings import delivery_settings
 from vouch.delivery.backends.answers import decimal_or_none, json_object
-from vouch.delivery.backends.base import PerMessageSmsBackend
+from vouch.delivery.backends.http import HttpSmsBackend, retryable
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
-from vouch.delivery.services import StatusUpdate
+from vouch.delivery.updates import StatusUpdate
 
-CALLBACK_PATH = "/api/delivery/twilio/status/"
 REPORTED_STATUSES = {"sent": Status.SENT, "delivered": Status.DELIVERED}
 FAILED_STATUSES = {"undelivered", "failed"}
 
 
-class SmsBackend(PerMessageSmsBackend):
+class SmsBackend(HttpSmsBackend, alias="twilio", label="Twilio"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.account_sid = delivery_settings.twilio.ACCOUNT_SID
@@ -57,30 +56,18 @@ class SmsBackend(PerMessageSmsBackend):
         form = {
             "To": message.to,
             "Body": message.body,
-            "StatusCallback": f"{settings.SITE_URL}{CALLBACK_PATH}",
+            "StatusCallback": self.callback_url(),
         }
         # A Messaging Service picks the sender itself (and can fall back between numbers).
         if self.messaging_service_sid:
             form["MessagingServiceSid"] = self.messaging_service_sid
         else:
             form["From"] = self.sender
-        try:
-            response = requests.post(
-                self.url,
-                data=form,
-                auth=(self.account_sid, self.auth_token),
-                timeout=delivery_settings.SMS_TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            raise DeliveryError(
-                f"Twilio unreachable: {type(exc).__name__}", temporary=True
-            ) from exc
+        response = self.post(self.url, data=form, auth=(self.account_sid, self.auth_token))
         if not response.ok:
             raise _error(response, message.to)
         answer = json_object(response)
-        message.provider_message_id = str(answer.get("sid") or "")
-        if not message.provider_message_id:
-            raise DeliveryError("Twilio answered without a message sid.", temporary=True)
+        message.provider_message_id = self.provider_id(answer.get("sid"), "a message sid")
         segments = decimal_or_none(answer.get("num_segments"))
         if segments:  # 0 with a Messaging Service until a sender is assigned
             message.segments = int(segments)
@@ -143,5 +130,4 @@ def _error(response: requests.Response, phone: str) -> DeliveryError:
     text = text.replace(phone, mask_phone_for_log(phone))  # its messages quote the number
     code = answer.get("code")
     detail = f"Twilio {response.status_code}" + (f" error {code}" if code else "") + f": {text}"
-    temporary = response.status_code == 429 or response.status_code >= 500
-    return DeliveryError(detail, temporary=temporary)
+    return DeliveryError(detail, temporary=retryable(response.status_code))

@@ -25,11 +25,11 @@ from django.utils.translation import gettext_lazy as _
 
 from vouch.core.errors import ApplicationError
 from vouch.delivery.app_settings import delivery_settings
-from vouch.delivery.backends.base import PerMessageSmsBackend
+from vouch.delivery.backends.http import HttpSmsBackend
 from vouch.delivery.errors import CallbackRejected, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Status
-from vouch.delivery.services import StatusUpdate
+from vouch.delivery.updates import StatusUpdate
 
 SIGNATURE_HEADER = "X-Vouch-Signature"
 REPORTED_STATUSES = {"sent": Status.SENT, "delivered": Status.DELIVERED, "failed": Status.FAILED}
@@ -48,7 +48,7 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class SmsBackend(PerMessageSmsBackend):
+class SmsBackend(HttpSmsBackend, alias="webhook", label="Webhook"):
     def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.url = delivery_settings.webhook.URL
@@ -62,20 +62,9 @@ class SmsBackend(PerMessageSmsBackend):
         payload = {"to": message.to, "text": message.body, "message_id": message.message_id}
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.secret)}
-        try:
-            # No redirects: a 3xx is an answer like any other non-2xx, and the signed body
-            # goes only where SMS_WEBHOOK_URL says.
-            response = requests.post(
-                self.url,
-                data=body,
-                headers=headers,
-                timeout=delivery_settings.SMS_TIMEOUT,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise DeliveryError(
-                f"Webhook unreachable: {type(exc).__name__}", temporary=True
-            ) from exc
+        # No redirects: a 3xx is an answer like any other non-2xx, and the signed body goes
+        # only where SMS_WEBHOOK_URL says.
+        response = self.post(self.url, data=body, headers=headers, allow_redirects=False)
         if not 200 <= response.status_code < 300:
             raise DeliveryError(
                 f"Webhook answered {response.status_code} {response.reason}".strip(),
