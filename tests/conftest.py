@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection
 from rest_framework.test import APIClient
 
 import vouch.delivery
@@ -73,46 +73,6 @@ def redis_url() -> str:
             pytest.fail(f"CI needs Redis at {url} and none answers")
         pytest.skip(f"needs Redis at {url} (REDIS_TEST_URL)")
     return url
-
-
-@pytest.fixture(autouse=True)
-def _on_commit_inside_the_test_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
-    """
-    A test runs inside a transaction that is never committed, so on_commit hooks (which hand
-    messages to the task queue) would never fire. Run them at once when the only open
-    transaction is the test's own, as they would run in production; tests with
-    `transaction=True` use the real thing.
-    """
-    real_on_commit = transaction.on_commit
-
-    def on_commit(func: Callable[[], Any], using: str | None = None, robust: bool = False) -> None:
-        blocks = connections[using or DEFAULT_DB_ALIAS].atomic_blocks
-        if blocks and all(_from_testcase(block) for block in blocks):
-            func()
-            return
-        real_on_commit(func, using=using, robust=robust)
-
-    monkeypatch.setattr(transaction, "on_commit", on_commit)
-
-    # Hooks registered inside a block of the code under test wait for that block; when it
-    # ends well and only the test's transaction is left, they run as a commit would run them.
-    real_exit = transaction.Atomic.__exit__
-
-    def atomic_exit(self: transaction.Atomic, exc_type: Any, exc: Any, tb: Any) -> Any:
-        result = real_exit(self, exc_type, exc, tb)
-        connection = transaction.get_connection(self.using)
-        blocks = connection.atomic_blocks
-        if exc_type is None and blocks and all(_from_testcase(block) for block in blocks):
-            pending, connection.run_on_commit = connection.run_on_commit, []
-            for _savepoints, func, _robust in pending:
-                func()
-        return result
-
-    monkeypatch.setattr(transaction.Atomic, "__exit__", atomic_exit)
-
-
-def _from_testcase(block: transaction.Atomic) -> bool:
-    return getattr(block, "_from_testcase", False)
 
 
 @pytest.fixture(autouse=True)

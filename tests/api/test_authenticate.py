@@ -19,7 +19,9 @@ from tests.conftest import new_phone
 from tests.helpers import code_in, wrong
 from vouch.accounts.models import User
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = "+79123456789"
 

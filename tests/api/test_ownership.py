@@ -28,7 +28,9 @@ from vouch.audit.models import AuthEvent, Kind
 from vouch.core import limiter as limiter_module
 from vouch.otp.models import Challenge, DeliveryStatus
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ATTACKER = "mallory@example.com"
 

@@ -23,7 +23,9 @@ from vouch.delivery.backends.base import BaseSmsBackend
 from vouch.delivery.errors import DeliveryError
 from vouch.referrals.services import invite_code_activate
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 UA = "pytest-agent/1.0"
 IP = "203.0.113.9"

@@ -78,7 +78,9 @@ def delta(scrape: Callable[[], Samples]) -> Callable[..., Callable[[], float]]:
 
 # --- who may read it ------------------------------------------------------------------------
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_anonymous_gets_a_404(client):

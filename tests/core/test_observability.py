@@ -116,7 +116,7 @@ def test_the_text_format_shows_the_request_id_or_a_dash():
 # --- the request id -------------------------------------------------------------------------
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_each_request_gets_a_fresh_id_in_the_response(client):
     first = client.get("/healthz")
     second = client.get("/healthz")
@@ -125,7 +125,7 @@ def test_each_request_gets_a_fresh_id_in_the_response(client):
     assert first["X-Request-ID"] != second["X-Request-ID"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("incoming", ["abc", "lb-7f3a.9_Z", "x" * 64])
 def test_a_sane_incoming_request_id_is_kept(client, json_log, incoming):
     response = client.get("/no-such-page/", headers={"X-Request-ID": incoming})
@@ -136,7 +136,7 @@ def test_a_sane_incoming_request_id_is_kept(client, json_log, incoming):
     assert {line["request_id"] for line in not_found} == {incoming}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "incoming",
     ["", "x" * 65, "two words", 'a"b', "line\nbreak", "semi;colon", "ünïcode", "{json}"],
@@ -147,7 +147,7 @@ def test_a_bad_incoming_request_id_is_replaced(client, incoming):
     assert HEX32.fullmatch(response["X-Request-ID"])
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_json_error_answers_carry_the_request_id(api):
     missing = api.get("/api/no-such-endpoint/", headers={"X-Request-ID": "err-404"})
     assert missing.status_code == 404
@@ -158,7 +158,7 @@ def test_json_error_answers_carry_the_request_id(api):
     assert anonymous["X-Request-ID"] == "err-401"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_throttled_answer_carries_the_request_id(api):
     phone = new_phone()
     assert api.post(AUTHENTICATE, {"phone": phone}, format="json").status_code == 200
@@ -169,7 +169,7 @@ def test_a_throttled_answer_carries_the_request_id(api):
     assert refused["X-Request-ID"] == "slow-down"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])
 def test_a_browser_app_on_an_allowed_origin_may_read_the_request_id(api):
     response = api.get("/api/no-such-endpoint/", headers={"Origin": "https://app.example.com"})
@@ -180,7 +180,7 @@ def test_a_browser_app_on_an_allowed_origin_may_read_the_request_id(api):
 # --- a whole sign-in ------------------------------------------------------------------------
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_sign_in_logs_its_request_id_from_the_services_and_no_secret(api, json_log, sms_outbox):
     phone = new_phone()
     step1 = api.post(AUTHENTICATE, {"phone": phone}, format="json")
@@ -227,7 +227,7 @@ def test_a_sign_in_logs_its_request_id_from_the_services_and_no_secret(api, json
 CALLBACK_SECRET = "callback-secret-0123456789abcdef"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @override_settings(SMS_CALLBACK_SECRET=CALLBACK_SECRET)
 def test_the_callback_secret_in_a_logged_path_is_redacted(client, json_log):
     response = client.post(f"/api/delivery/smsc/status/{CALLBACK_SECRET}/", {"id": "1"})

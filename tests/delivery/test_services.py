@@ -21,7 +21,9 @@ from vouch.delivery.services import (
 )
 from vouch.delivery.signals import message_status_changed
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = "+79991112233"
 calls: list[str] = []

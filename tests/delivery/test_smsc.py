@@ -14,7 +14,9 @@ from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Message, Status
 from vouch.delivery.services import message_send
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 LOGIN = "vouch"
 PASSWORD = "smsc-password"

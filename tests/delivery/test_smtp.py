@@ -20,7 +20,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from vouch.delivery.models import DeliveryAttempt, Message, Status
 from vouch.delivery.services import message_send
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 AUTHENTICATE = "/api/users/authenticate/"
 PHONE = "+79991234500"

@@ -171,7 +171,7 @@ def test_a_message_without_a_code_telegram_takes_is_refused_before_any_request(g
 # Through the outbox
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_end_to_end_through_the_outbox(gateway, settings):
     settings.SMS_ROUTES = "*:telegram"
     gateway.expect_request("/sendVerificationMessage").respond_with_json(request_status("r-1"))
@@ -220,7 +220,7 @@ def post_report(client, body: bytes, timestamp: int, signature: str | None = Non
 
 
 @pytest.fixture
-def sent_message(gateway, settings, db) -> Message:
+def sent_message(gateway, settings, transactional_db) -> Message:
     settings.SMS_ROUTES = "*:telegram"
     gateway.expect_request("/sendVerificationMessage").respond_with_json(request_status("r-9"))
     return message_send(channel="sms", destination=PHONE, body="code 111111", code="111111")

@@ -16,7 +16,9 @@ from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import Message, Status
 from vouch.delivery.services import message_send
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SID = "AC" + "a" * 32
 TOKEN = "twilio-auth-token"

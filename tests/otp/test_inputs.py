@@ -22,7 +22,9 @@ from vouch.otp.inputs import channel_resolve, code_normalize, email_for_channel
 from vouch.otp.models import Challenge
 from vouch.otp.services import challenge_request, sign_in_with_code
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = "+79123456789"
 AUTHENTICATE = "/api/users/authenticate/"

@@ -32,7 +32,9 @@ from vouch.otp.services import (
     sign_in_with_code,
 )
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 FAILING_BACKEND = "tests.otp.test_services.FailingBackend"
 

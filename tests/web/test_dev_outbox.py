@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from vouch.delivery.models import Message
 from vouch.delivery.services import message_create
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/dev/outbox/"
 

@@ -11,7 +11,9 @@ from tests.helpers import last_code
 from tests.web.test_views import LOCAL_PHONE, PHONE, RU, html
 from vouch.accounts.models import User
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def assert_throttled_page(response: Any, retry_after: int) -> str:

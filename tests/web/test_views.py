@@ -17,7 +17,9 @@ from vouch.core import clock as clock_module
 from vouch.core.phones import mask_phone
 from vouch.referrals.services import invite_code_activate
 
-pytestmark = pytest.mark.django_db
+# Real commits: the on-commit hooks (the message handed to the task queue) run as in
+# production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = "+79123456789"
 LOCAL_PHONE = "8 912 345-67-89"
