@@ -8,12 +8,17 @@ back. A cap that is full refuses the try with Throttled, whatever it would have 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from vouch.core.errors import Throttled
+from django.db import DatabaseError
+
+from vouch.core.errors import ServiceUnavailable, Throttled
 from vouch.core.limiter import Hit, get_limiter
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,24 +57,43 @@ class Attempt:
         ]
 
 
-@contextmanager
-def attempt(limits: Sequence[Limit]) -> Iterator[Attempt]:
+def hit_or_refuse(limits: Sequence[Limit]) -> list[Hit]:
     """
-    Admit one try under every limit or raise Throttled, with the longest wait among the
-    limits that refused (the try passes only once all of them admit it). Without a call to
-    `failed()` the try gives its slots back when the block ends, even by an exception.
+    Count one event under every limit, or under none of them and raise Throttled with the
+    longest wait among the limits that refused (the event passes only once all admit it).
     """
-    limiter = get_limiter()
-    hits = limiter.hit_all([(limit.key, limit.limit, limit.window) for limit in limits])
+    hits = get_limiter().hit_all([(limit.key, limit.limit, limit.window) for limit in limits])
     refusals = [(hit, limit) for limit, hit in zip(limits, hits, strict=True) if not hit.allowed]
     if refusals:
         hit, limit = max(refusals, key=lambda refusal: refusal[0].retry_after)
         raise Throttled(hit.retry_after, scope=limit.scope)
-    current = Attempt(limits=limits, hits=hits)
+    return hits
+
+
+def give_back(limits: Sequence[Limit]) -> None:
+    """
+    Give back one event under each limit that is on: the work it was counted for did not
+    happen, or was no failure. A store that does not answer keeps the count (its failure is
+    the caller's answer already).
+    """
+    limiter = get_limiter()
+    try:
+        for limit in limits:
+            if limit.on:
+                limiter.release(limit.key)
+    except (ServiceUnavailable, DatabaseError):
+        logger.warning("Could not give back %d limit events", len(limits))
+
+
+@contextmanager
+def attempt(limits: Sequence[Limit]) -> Iterator[Attempt]:
+    """
+    Admit one try under every limit or raise Throttled (`hit_or_refuse`). Without a call to
+    `failed()` the try gives its slots back when the block ends, even by an exception.
+    """
+    current = Attempt(limits=limits, hits=hit_or_refuse(limits))
     try:
         yield current
     finally:
         if not current.failure:
-            for limit in limits:
-                if limit.on:
-                    limiter.release(limit.key)
+            give_back(limits)

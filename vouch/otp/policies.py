@@ -6,30 +6,18 @@ would pass, and gives back what it had already counted under the other limits.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import DatabaseError
-
-from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
-from vouch.core.limiter import Hit, get_limiter
+from vouch.core.attempts import Limit, give_back, hit_or_refuse
+from vouch.core.errors import ApplicationError, Throttled
+from vouch.core.limiter import get_limiter
 from vouch.core.requests import ip_bucket
 from vouch.otp.app_settings import otp_settings
 
-logger = logging.getLogger(__name__)
-
 HOUR = 3600
 DAY = 86400
-
-
-@dataclass(frozen=True)
-class Limit:
-    scope: str
-    key: str
-    limit: int
-    window: int
 
 
 def _destination_key(email: str) -> str:
@@ -98,28 +86,6 @@ def _failures_limits(phone: str, email: str = "") -> list[Limit]:
     return limits
 
 
-def _hit_all(limits: list[Limit]) -> list[Hit]:
-    """Count an event under every limit, or under none of them and raise Throttled."""
-    hits = get_limiter().hit_all([(limit.key, limit.limit, limit.window) for limit in limits])
-    for limit, hit in zip(limits, hits, strict=True):
-        if not hit.allowed:
-            raise Throttled(hit.retry_after, scope=limit.scope)
-    return hits
-
-
-def _give_back(limits: list[Limit]) -> None:
-    """
-    Give back one event under each limit: the work it was counted for did not happen. A store
-    that does not answer keeps the count (its own failure is the caller's answer already).
-    """
-    limiter = get_limiter()
-    try:
-        for limit in limits:
-            limiter.release(limit.key)
-    except (ServiceUnavailable, DatabaseError):
-        logger.warning("Could not give back %d limit events", len(limits))
-
-
 def _refuse_if_locked(phone: str, email: str = "") -> None:
     for lock in _failures_limits(phone, email):
         wait = get_limiter().peek(lock.key, limit=lock.limit, window=lock.window)
@@ -134,7 +100,7 @@ def send_permit(*, phone: str, ip: str | None, email: str = "") -> None:
     or address locked by failed codes is refused too.
     """
     _refuse_if_locked(phone, email)
-    _hit_all([*_send_limits(phone, ip, email), _global_send_limit()])
+    hit_or_refuse([*_send_limits(phone, ip, email), _global_send_limit()])
 
 
 def send_refund(*, phone: str, ip: str | None, email: str = "", budget: bool = False) -> None:
@@ -145,7 +111,7 @@ def send_refund(*, phone: str, ip: str | None, email: str = "", budget: bool = F
     given back too.
     """
     limits = _send_limits(phone, ip, email)
-    _give_back([*limits, _global_send_limit()] if budget else limits)
+    give_back([*limits, _global_send_limit()] if budget else limits)
 
 
 @dataclass
@@ -186,7 +152,7 @@ def guess(*, phone: str, ip: str | None, email: str = "") -> Iterator[Guess]:
             HOUR,
         )
         limits.insert(0, ip_limit)
-    hits = _hit_all(limits)
+    hits = hit_or_refuse(limits)
     phone_hit = hits[limits.index(locks[0])]
     current = Guess(phone=phone, failures=phone_hit.count, cap=locks[0].limit)
     failed = False
@@ -199,6 +165,6 @@ def guess(*, phone: str, ip: str | None, email: str = "") -> Iterator[Guess]:
         raise
     finally:
         if failed:
-            _give_back(limits)
+            give_back(limits)
         elif not current.wrong:
-            _give_back(locks)
+            give_back(locks)
