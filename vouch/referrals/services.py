@@ -106,17 +106,19 @@ def invite_link_follow(*, raw_code: str, origin: Origin = NO_ORIGIN) -> User | N
     return inviter
 
 
+def _activated_code(user: User) -> str | None:
+    return User.objects.filter(pk=user.pk).values_list("activated_invite_code", flat=True).first()
+
+
 def _refuse_if_activated(user: User) -> None:
-    current = User.objects.filter(pk=user.pk).values_list("activated_invite_code", flat=True)
-    if (already := current.first()) is not None:
+    if (already := _activated_code(user)) is not None:
         raise InviteAlreadyActivated(activated_invite_code=already)
 
 
 @transaction.atomic
 def _activate(*, user: User, raw_code: str) -> None:
-    current = User.objects.filter(pk=user.pk).values_list("activated_invite_code", flat=True)
-    if (already := current.first()) is not None:
-        raise InviteAlreadyActivated(activated_invite_code=already)
+    # `_refuse_if_activated` has answered a user who had activated a code; one who does so
+    # meanwhile is caught by the conditional UPDATE below.
     code = normalize_invite_code(raw_code)
     if code is None:
         raise InviteNotFound()
@@ -133,6 +135,6 @@ def _activate(*, user: User, raw_code: str) -> None:
         activated_invite_code=code, invited_by=owner.pk, invite_activated_at=now
     )
     if not claimed:
-        raise InviteAlreadyActivated(activated_invite_code=current.first())
+        raise InviteAlreadyActivated(activated_invite_code=_activated_code(user))
     User.objects.filter(pk=owner.pk).update(referrals_count=F("referrals_count") + 1)
     user.activated_invite_code, user.invited_by_id, user.invite_activated_at = code, owner.pk, now
