@@ -21,16 +21,18 @@ from vouch.core.requests import ip_bucket
 ACCOUNT_INPUT_MAX = 64
 
 
-def admin_account(raw: str) -> str:
+def admin_account(raw: str) -> tuple[str, str]:
     """
-    The account an admin login names, as its limit counts it: the phone in E.164 however it
-    was written, or else the text as typed, trimmed and lower-cased.
+    The account an admin login names, as its limit counts it, and the phone it is: for a phone
+    however written, its E.164 form as both; for anything else, the text trimmed and
+    lower-cased, and no phone ("").
     """
     text = (raw or "").strip()[:ACCOUNT_INPUT_MAX]
     try:
-        return phone_parse(text)
+        phone = phone_parse(text)
     except InvalidPhone:
-        return text.lower()
+        return text.lower(), ""
+    return phone, phone
 
 
 def admin_login_try(*, account: str, ip: str | None) -> AbstractContextManager[Attempt]:

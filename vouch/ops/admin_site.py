@@ -11,7 +11,6 @@ from vouch.accounts.backends import ONE_TIME_CODE_BACKEND
 from vouch.audit.models import Kind
 from vouch.audit.services import audit_record
 from vouch.core.errors import Throttled
-from vouch.core.phones import InvalidPhone, phone_parse
 from vouch.core.requests import origin_of
 from vouch.web.errors import throttled_page
 
@@ -35,9 +34,8 @@ class VouchAdminSite(admin.AdminSite):
         """
         if request.method != "POST":
             return super().login(request, extra_context)
-        account = policies.admin_account(request.POST.get("username", ""))
+        account, phone = policies.admin_account(request.POST.get("username", ""))
         origin = origin_of(request)
-        phone = _phone_or_blank(account)
         try:
             with policies.admin_login_try(account=account, ip=origin.ip) as current:
                 response: HttpResponse = super().login(request, extra_context)
@@ -50,10 +48,3 @@ class VouchAdminSite(admin.AdminSite):
         for limit in current.filled:
             audit_record(Kind.ADMIN_LOCKED, phone=phone, origin=origin, outcome=limit.scope)
         return response
-
-
-def _phone_or_blank(account: str) -> str:
-    try:
-        return phone_parse(account)
-    except InvalidPhone:
-        return ""
