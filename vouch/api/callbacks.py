@@ -5,7 +5,6 @@ computed over the raw request, which must reach the provider's backend untouched
 
 from __future__ import annotations
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -13,10 +12,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from vouch.api.errors import error_body
+from vouch.api.parsers import FORM_LIMITS
 from vouch.core.errors import ApplicationError
 from vouch.delivery.services import status_callback_handle
 
-UNREADABLE_BODY = (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent, RequestDataTooBig)
+UNREADABLE_BODY = (MultiPartParserError, *FORM_LIMITS)
 
 
 def _body_readable(request: HttpRequest) -> bool:

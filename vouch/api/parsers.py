@@ -26,17 +26,19 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(_("JSON parse error - the body is nested too deeply.")) from exc
 
 
-class FormParser(parsers.FormParser):
+class _WithinFormLimits:
+    """A form parser whose bodies past Django's form limits are 400 `parse_error`."""
+
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            return super().parse(stream, media_type, parser_context)  # type: ignore[misc]
         except FORM_LIMITS as exc:
             raise ParseError(FORM_TOO_BIG) from exc
 
 
-class MultiPartParser(parsers.MultiPartParser):
-    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except FORM_LIMITS as exc:
-            raise ParseError(FORM_TOO_BIG) from exc
+class FormParser(_WithinFormLimits, parsers.FormParser):
+    pass
+
+
+class MultiPartParser(_WithinFormLimits, parsers.MultiPartParser):
+    pass
