@@ -263,7 +263,7 @@ def test_a_phone_locked_by_wrong_codes_shows_the_wait_on_the_code(client, sms_ou
     response = client.post("/login/code/", {"code": last_code()})
 
     assert re.fullmatch(
-        r"Too many requests\. Try again in \d+ seconds\.", error_text(html(response), "code")
+        r"Too many requests\. Try again in \d+ minutes\.", error_text(html(response), "code")
     )
 
 
@@ -281,7 +281,7 @@ def test_the_web_counts_against_the_same_send_limits_as_the_api(
 
     assert response.status_code == 400
     assert re.fullmatch(
-        r"Too many requests\. Try again in \d+ seconds\.", error_text(html(response), "phone")
+        r"Too many requests\. Try again in \d+ minutes\.", error_text(html(response), "phone")
     )
     assert len(sms_outbox) == 3
 

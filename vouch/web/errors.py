@@ -39,11 +39,7 @@ def error_message(error: ApplicationError) -> str | Promise:
             "Wrong code. %(count)d attempt left.", "Wrong code. %(count)d attempts left.", left
         ) % {"count": left}
     if isinstance(error, Throttled):
-        return ngettext(
-            "Too many requests. Try again in %(count)d second.",
-            "Too many requests. Try again in %(count)d seconds.",
-            error.retry_after,
-        ) % {"count": error.retry_after}
+        return f"{_('Too many requests.')} {wait_text(error.retry_after)}"
     return error.detail
 
 
