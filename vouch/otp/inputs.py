@@ -43,3 +43,8 @@ def email_for_channel(*, channel: str, email: str) -> str:
     if channel == Channel.EMAIL and not email:
         raise EmailRequired()
     return email
+
+
+def email_key(email: str) -> str:
+    """An address as it is compared and counted: trimmed, in lower case."""
+    return email.strip().lower()

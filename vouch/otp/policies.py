@@ -15,13 +15,10 @@ from vouch.core.errors import ApplicationError, Throttled
 from vouch.core.limiter import get_limiter
 from vouch.core.requests import ip_bucket
 from vouch.otp.app_settings import otp_settings
+from vouch.otp.inputs import email_key
 
 HOUR = 3600
 DAY = 86400
-
-
-def _destination_key(email: str) -> str:
-    return email.strip().lower()
 
 
 def _send_limits(phone: str, ip: str | None, email: str = "") -> list[Limit]:
@@ -33,7 +30,7 @@ def _send_limits(phone: str, ip: str | None, email: str = "") -> list[Limit]:
         ),
     ]
     if email:
-        address = _destination_key(email)
+        address = email_key(email)
         limits += [
             Limit(
                 "email_cooldown",
@@ -78,7 +75,7 @@ def _failures_limits(phone: str, email: str = "") -> list[Limit]:
         limits.append(
             Limit(
                 "email_locked",
-                f"otp:verify:failures-day:email:{_destination_key(email)}",
+                f"otp:verify:failures-day:email:{email_key(email)}",
                 otp_settings.FAILURES_PER_PHONE_DAY,
                 DAY,
             )

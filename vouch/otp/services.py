@@ -44,7 +44,7 @@ from vouch.otp.errors import (
     UserInactive,
 )
 from vouch.otp.hashing import code_generate, code_hash, code_matches, salt_generate
-from vouch.otp.inputs import channel_resolve, code_normalize, email_for_channel
+from vouch.otp.inputs import channel_resolve, code_normalize, email_for_channel, email_key
 from vouch.otp.messages import code_email, code_sms_text
 from vouch.otp.models import Challenge, Channel, DeliveryStatus
 from vouch.otp.selectors import CONVERSION_MAX_HOURS
@@ -99,11 +99,7 @@ def _email_signs_in(*, phone: str, email: str) -> bool:
     account = User.objects.filter(phone=phone).values("email", "email_verified").first()
     if account is None:
         return otp_settings.EMAIL_SIGNUP
-    return bool(account["email_verified"]) and _same_address(account["email"], email)
-
-
-def _same_address(one: str, other: str) -> bool:
-    return one.strip().lower() == other.strip().lower()
+    return bool(account["email_verified"]) and email_key(account["email"]) == email_key(email)
 
 
 def challenge_request(
@@ -328,7 +324,7 @@ def _account_for(challenge: Challenge) -> tuple[User, bool]:
         if created:
             return user, True
     if user is None or not (
-        user.email_verified and _same_address(user.email, challenge.destination)
+        user.email_verified and email_key(user.email) == email_key(challenge.destination)
     ):
         raise EmailMismatch()
     return user, False
