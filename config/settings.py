@@ -16,9 +16,19 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+
+def _logo_origin(url: str) -> list[str]:
+    """The origin of a logo served from elsewhere, for the pages' img-src; none for a path."""
+    parts = urlsplit(url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme in {"http", "https"} else []
+
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -42,6 +52,11 @@ if not JWT_SIGNING_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+SITE_NAME = env.str("SITE_NAME", default="Vouch")
+SITE_LOGO_URL = env.str("SITE_LOGO_URL", default="")
+SITE_PRIVACY_URL = env.str("SITE_PRIVACY_URL", default="")
+SITE_TERMS_URL = env.str("SITE_TERMS_URL", default="")
+SITE_SUPPORT_URL = env.str("SITE_SUPPORT_URL", default="")
 
 # --- applications ---------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -110,6 +125,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "vouch.web.context_processors.site",
             ],
         },
     },
@@ -408,7 +424,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF, NONCE],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *_logo_origin(SITE_LOGO_URL)],
         "font-src": [SELF],
         "connect-src": [SELF],
         "object-src": [NONE],

@@ -30,6 +30,26 @@ class CoreSettings(AppSettings):
         return str(self._setting("SITE_URL", "http://localhost:8000")).rstrip("/")
 
     @property
+    def SITE_NAME(self) -> str:
+        """The product name on the pages and in the admin (`SITE_NAME`)."""
+        return str(self._setting("SITE_NAME", "Vouch"))
+
+    @property
+    def SITE_LOGO_URL(self) -> str:
+        """The header's logo image; empty: the built-in mark (`SITE_LOGO_URL`)."""
+        return str(self._setting("SITE_LOGO_URL", ""))
+
+    @property
+    def SITE_LINKS(self) -> dict[str, str]:
+        """The footer's links that are set: `privacy`, `terms`, `support` (`SITE_*_URL`)."""
+        links = {
+            "privacy": self._setting("SITE_PRIVACY_URL", ""),
+            "terms": self._setting("SITE_TERMS_URL", ""),
+            "support": self._setting("SITE_SUPPORT_URL", ""),
+        }
+        return {name: str(url) for name, url in links.items() if url}
+
+    @property
     def PHONE_DEFAULT_REGION(self) -> str:
         """The region of numbers written without a country code (`PHONE_DEFAULT_REGION`)."""
         return str(self._setting("PHONE_DEFAULT_REGION", "RU"))

@@ -171,6 +171,61 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
+        "site",
+        "Web pages",
+        "Веб-страницы",
+        (
+            Variable(
+                "SITE_NAME",
+                default=("`Vouch`", "`Vouch`"),
+                meaning=(
+                    (
+                        "The product name on every page, in the page titles, the admin and "
+                        "the error pages."
+                    ),
+                    (
+                        "Название продукта на каждой странице, в заголовках страниц, в админке"
+                        " и на страницах ошибок."
+                    ),
+                ),
+            ),
+            Variable(
+                "SITE_LOGO_URL",
+                default=("empty (the built-in mark)", "пусто (встроенный знак)"),
+                meaning=(
+                    (
+                        "Address of the logo image in the header, e.g. `/static/logo.svg` or "
+                        "`https://cdn.example.com/logo.svg`; the origin of an absolute address "
+                        "is added to the pages' `img-src`."
+                    ),
+                    (
+                        "Адрес картинки логотипа в шапке, например `/static/logo.svg` или "
+                        "`https://cdn.example.com/logo.svg`; источник абсолютного адреса "
+                        "добавляется в `img-src` страниц."
+                    ),
+                ),
+            ),
+            Variable(
+                "SITE_PRIVACY_URL",
+                "SITE_TERMS_URL",
+                "SITE_SUPPORT_URL",
+                default=("empty (no link)", "пусто (ссылки нет)"),
+                meaning=(
+                    (
+                        "The footer's privacy policy, terms of use and support links (an "
+                        "`https://` address or `mailto:`); the first two also appear in the "
+                        "consent line under the phone field."
+                    ),
+                    (
+                        "Ссылки в подвале: политика конфиденциальности, условия использования "
+                        "и поддержка (адрес `https://` или `mailto:`); первые две также "
+                        "стоят в строке согласия под полем телефона."
+                    ),
+                ),
+            ),
+        ),
+    ),
+    Section(
         "storage",
         "Storage",
         "Хранилища",
