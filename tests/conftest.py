@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 import vouch.delivery
@@ -81,6 +82,9 @@ def _clean_shared_state() -> Iterator[None]:
     cache.clear()
     yield
     vouch.delivery.outbox.clear()
+    # A page request in Russian leaves its language active in this thread; the next test
+    # starts in the default one.
+    translation.deactivate()
 
 
 @pytest.fixture

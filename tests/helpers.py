@@ -88,3 +88,14 @@ def page_sign_in(client: Client, phone: str, **extra: Any) -> Any:
     assert answer.status_code == 302, answer.content.decode()
     with committed():
         return client.post("/login/code/", {"code": last_code()}, **extra)
+
+
+def followed(client: Client, response: Any, **extra: Any) -> str:
+    """
+    The page a form's answer leads to: every form answers with a redirect (Post/Redirect/Get),
+    and the page it names shows the outcome once.
+    """
+    assert response.status_code == 302, response.content.decode()[:500]
+    page = client.get(response.url, **extra)
+    assert page.status_code == 200, page.status_code
+    return str(page.content.decode())

@@ -528,17 +528,27 @@ def test_odd_codes_on_the_join_page(user, code):
 
 
 @pytest.mark.parametrize("field", ["phone", "email", "invite_code"])
-def test_nul_in_the_login_form_is_a_400(settings, field):
+def test_nul_in_the_login_form_is_refused_on_the_form(settings, sms_outbox, mailoutbox, field):
     settings.OTP_CHANNELS = ["sms", "email"]
     data = {"phone": "+79123456789", "channel": "email", "email": "a@example.com"}
     data[field] = f"AB{NUL}CD"
-    response = page_client().post("/login/", data)
-    assert response.status_code == 400
+    client = page_client()
+    response = client.post("/login/", data)
+    assert response.status_code == 302 and response.url == "/login/#main"
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert page.context["form"].errors  # the refusal is shown on the form
+    assert sms_outbox == [] and mailoutbox == []
 
 
-def test_nul_in_the_invite_form_is_a_400(user):
-    response = page_client(user).post("/profile/invite/", {"invite_code": f"AB{NUL}CDE"})
-    assert response.status_code == 400
+def test_nul_in_the_invite_form_is_refused_on_the_form(user):
+    client = page_client(user)
+    response = client.post("/profile/invite/", {"invite_code": f"AB{NUL}CDE"})
+    assert response.status_code == 302 and response.url == "/profile/#invite"
+    page = client.get("/profile/")
+    assert page.context["invite_form"].errors["invite_code"]
+    user.refresh_from_db()
+    assert user.invited_by_id is None
 
 
 @pytest.mark.parametrize(
@@ -550,15 +560,25 @@ def test_odd_language_switches_are_not_server_errors(data):
     assert response.status_code in (200, 302, 400)
 
 
-@pytest.mark.parametrize("path", ["/login/", "/profile/invite/", "/i18n/setlang/"])
+@pytest.mark.parametrize(
+    ("path", "signed_in"),
+    [("/login/", False), ("/profile/invite/", True), ("/i18n/setlang/", False)],
+)
 @pytest.mark.parametrize(
     "content_type",
     ["multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=x"],
 )
-def test_an_unreadable_page_form_is_a_400_and_one_warning(user, caplog, path, content_type):
-    response = page_client(user).post(path, data="garbage", content_type=content_type)
-    if response.status_code == 302:  # the language switcher found no field and went back
-        assert path == "/i18n/setlang/"
+def test_an_unreadable_page_form_is_refused_without_a_server_error(
+    user, caplog, path, signed_in, content_type
+):
+    client = page_client(user if signed_in else None)
+    response = client.post(path, data="garbage", content_type=content_type)
+    if response.status_code == 302:
+        # The language switcher found no field and went back; a form went back to its page,
+        # which shows the refusal.
+        if path != "/i18n/setlang/":
+            assert client.get(response.url).status_code == 200
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
         return
     assert response.status_code == 400
     (record,) = [r for r in caplog.records if r.name == "django.request"]

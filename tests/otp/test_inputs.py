@@ -142,8 +142,9 @@ def _web_refusal(step: int, body: dict[str, str], language: str) -> tuple[str, s
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     if step == 2:
         assert client.post("/login/", {"phone": PHONE}).status_code == 302
-    response = client.post("/login/" if step == 1 else "/login/code/", body)
-    assert response.status_code == 400
+    answer = client.post("/login/" if step == 1 else "/login/code/", body)
+    assert answer.status_code == 302  # Post/Redirect/Get: the page it leads to shows the error
+    response = client.get(answer.url)
     form = response.context["form"]
     [(field, [error])] = form.errors.as_data().items()
     [message] = error.messages

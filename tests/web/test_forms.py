@@ -50,8 +50,40 @@ def test_the_code_form_sizes_its_input_and_leaves_the_digits_to_the_service():
     form = CodeForm({"code": " 123-456 "}, code_length=6)
     assert form.is_valid()
     assert form.cleaned_data["code"] == "123-456"
-    assert form.fields["code"].widget.attrs["maxlength"] == "6"
+    attrs = form.fields["code"].widget.attrs
+    assert attrs["data-code-length"] == "6"
+    # Room for a pasted "754 466": the browser must not cut it before the script or server.
+    assert attrs["maxlength"] == "32"
     assert not CodeForm({"code": "1" * 33}).is_valid()
+
+
+def test_a_spent_code_form_cannot_be_used():
+    form = CodeForm(code_length=6, usable=False)
+    assert form.fields["code"].disabled
+    assert not form.fields["code"].widget.attrs["autofocus"]
+
+
+def test_a_kept_form_shows_its_errors_without_judging_its_input_again():
+    errors = {"code": [{"message": "Wrong code. 2 attempts left.", "code": "invalid_code"}]}
+    form = CodeForm({"code": ""}, code_length=6).with_errors(errors)
+    assert form.errors == {"code": ["Wrong code. 2 attempts left."]}
+    assert form.errors.as_data()["code"][0].code == "invalid_code"
+    assert form.fields["code"].widget.attrs["autofocus"] is True  # the field in error
+
+
+def test_a_form_of_several_fields_focuses_its_summary_instead(settings):
+    settings.OTP_CHANNELS = ["sms", "email"]
+    errors = {"phone": [{"message": "Enter a valid phone number.", "code": "invalid_phone"}]}
+    form = PhoneForm({"phone": "12"}).with_errors(errors)
+    assert form.shows_summary
+    assert form.errors == {"phone": ["Enter a valid phone number."]}
+    assert all("autofocus" not in f.widget.attrs for f in form.fields.values())
+
+
+def test_errors_of_hidden_fields_are_shown_at_the_top():
+    form = PhoneForm({"phone": "+79123456789", "invite_code": "X" * 40})
+    assert not form.is_valid()
+    assert form.top_errors and "invite_code" in form.errors
 
 
 def test_an_error_goes_to_the_field_given_or_to_the_top():

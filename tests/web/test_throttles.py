@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.helpers import last_code
+from tests.helpers import followed, last_code
 from tests.web.test_views import LOCAL_PHONE, PHONE, RU, html
 from vouch.accounts.models import User
 
@@ -57,18 +57,21 @@ def test_a_short_wait_is_told_in_seconds(client, settings, clock):
     assert "Try again in 45 seconds." in page
 
 
-def test_failed_activations_on_the_profile_answer_the_429_page(client, make_user, user, settings):
+def test_failed_activations_on_the_profile_are_refused_on_the_form_with_the_wait(
+    client, make_user, user, settings
+):
     settings.REFERRALS_FAILED_ACTIVATIONS_PER_USER_HOUR = 2
     inviter = make_user()
     client.force_login(user)
     for _ in range(2):
-        assert client.post("/profile/invite/", {"invite_code": "ZZZZZZ"}).status_code == 400
+        assert client.post("/profile/invite/", {"invite_code": "ZZZZZZ"}).url == "/profile/#invite"
 
-    page = assert_throttled_page(
-        client.post("/profile/invite/", {"invite_code": inviter.invite_code}), 3600
-    )
+    answer = client.post("/profile/invite/", {"invite_code": inviter.invite_code})
 
-    assert "Too many attempts" in page
+    # A form answers with a redirect even when a limit refuses it: a reload sends nothing.
+    assert answer.url == "/profile/#invite"
+    page = followed(client, answer)
+    assert "Too many requests. Try again in 60 minutes." in page
     assert User.objects.get(pk=user.pk).invited_by_id is None
 
 

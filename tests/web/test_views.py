@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.helpers import last_code, page_ask, page_sign_in, wrong
+from tests.helpers import followed, last_code, page_ask, page_sign_in, wrong
 from vouch.accounts.models import User
 from vouch.audit.models import AuthEvent, Kind
 from vouch.core import clock as clock_module
@@ -104,10 +104,14 @@ def test_the_phone_form_accepts_local_formats(client, sms_outbox, written):
 def test_an_invalid_phone_is_an_error_on_the_field_announced_to_screen_readers(client, sms_outbox):
     response = ask_for_code(client, "12345")
 
-    assert response.status_code == 400
-    page = html(response)
+    assert response.url == "/login/#main"
+    page = followed(client, response)
     assert error_text(page, "phone") == "Enter a valid phone number."
     assert 'role="alert"' in page
+    assert 'value="12345"' in page  # the input is kept, to be corrected
+    assert sms_outbox == []
+    # Shown once: a reload is a clean form, and sends nothing.
+    assert "Enter a valid phone number." not in html(client.get("/login/"))
     assert sms_outbox == []
 
 
@@ -121,14 +125,14 @@ def test_the_whole_flow_in_english(client, sms_outbox):
     for attribute in (
         'autocomplete="one-time-code"',
         'inputmode="numeric"',
-        'pattern="[0-9]*"',
-        'maxlength="6"',
+        'data-code-length="6"',
     ):
         assert attribute in code_input
+    assert 'maxlength="6"' not in code_input  # a pasted "754 466" would lose its last digit
     resend = re.search(r'<button[^>]*name="resend"[^>]*>([^<]*)<', page)
     assert "disabled" in resend.group(0)
     assert re.fullmatch(r"Resend in (60|59) s", resend.group(1))
-    assert 'href="/login/"' in page  # change the number
+    assert 'href="/login/"' in page  # use another number
 
     session_key = client.session.session_key
     signed_in = client.post("/login/code/", {"code": last_code()})
@@ -145,6 +149,7 @@ def test_the_whole_flow_in_english(client, sms_outbox):
     assert f'data-copy="{user.invite_code}"' in profile
     assert "<svg" in profile
     assert 'action="/logout/"' in profile and 'href="/profile/delete/"' in profile
+    assert "+7 912 ***-**-89" in profile  # the header: who is signed in, masked
 
 
 def test_the_whole_flow_in_russian(client, sms_outbox):
@@ -158,7 +163,7 @@ def test_the_whole_flow_in_russian(client, sms_outbox):
     assert "Введите код" in code_page and "Отправить ещё раз через" in code_page
 
     wrong = client.post("/login/code/", {"code": wrong_code(sms_outbox)}, **RU)
-    assert "Неверный код" in error_text(html(wrong), "code")
+    assert "Неверный код" in error_text(followed(client, wrong, **RU), "code")
 
     signed_in = client.post("/login/code/", {"code": last_code()}, **RU)
     assert signed_in.url == "/profile/"
@@ -185,10 +190,13 @@ def test_a_wrong_code_says_how_many_attempts_are_left(client, sms_outbox, settin
 
     response = client.post("/login/code/", {"code": wrong})
 
-    assert response.status_code == 400
-    page = html(response)
+    assert response.url == "/login/code/"
+    page = followed(client, response)
     assert error_text(page, "code") == "Wrong code. 4 attempts left."
-    assert 'role="alert"' in page
+    code_input = re.search(r'<input[^>]*name="code"[^>]*>', page).group(0)
+    assert "value=" not in code_input  # the wrong code is cleared
+    assert "autofocus" in code_input  # and the field, with its error, has the focus
+    assert "errorlist-summary" not in page and "error-summary" not in page  # one message
     assert not client.session.get("_auth_user_id")
 
 
@@ -197,29 +205,36 @@ def test_after_the_last_attempt_the_code_is_dead(client, sms_outbox, settings):
     ask_for_code(client)
     right = last_code()
     wrong = "000000" if right != "000000" else "111111"
-    assert "1 attempt left" in html(client.post("/login/code/", {"code": wrong}))
-    assert "0 attempts left" in html(client.post("/login/code/", {"code": wrong}))
+    assert "1 attempt left" in followed(client, client.post("/login/code/", {"code": wrong}))
+    page = followed(client, client.post("/login/code/", {"code": wrong}))
 
+    # Spent: what cannot work is switched off, and the way forward is offered.
+    assert "it was entered wrong too many times" in page
+    assert re.search(r'<input[^>]*name="code"[^>]*disabled', page)
+    assert re.search(r'<button type="submit" class="primary" disabled>', page)
     response = client.post("/login/code/", {"code": right})
-
-    assert error_text(html(response), "code") == "Too many wrong codes. Ask for a new code."
+    assert response.url == "/login/code/"
+    assert not client.session.get("_auth_user_id")
 
 
 def test_an_expired_code_says_so(client, sms_outbox, clock, settings):
     ask_for_code(client)
     clock.advance(seconds=settings.OTP_TTL + 1)
 
-    response = client.post("/login/code/", {"code": last_code()})
+    page = html(client.get("/login/code/"))
 
-    assert response.status_code == 400
-    assert error_text(html(response), "code") == "The code has expired. Ask for a new code."
+    assert "This code has expired." in page
+    assert re.search(r'<input[^>]*name="code"[^>]*disabled', page)
+    resend = re.search(r'<button[^>]*name="resend"[^>]*>', page).group(0)
+    assert "disabled" not in resend and "autofocus" in resend  # a new code, at once
+    assert client.post("/login/code/", {"code": last_code()}).url == "/login/code/"
+    assert not client.session.get("_auth_user_id")
 
 
 def test_a_code_that_is_not_digits_is_refused_by_the_form(client, sms_outbox):
     ask_for_code(client)
     response = client.post("/login/code/", {"code": "abc"})
-    assert response.status_code == 400
-    assert error_text(html(response), "code") == "Enter the digits of the code."
+    assert error_text(followed(client, response), "code") == "Enter the digits of the code."
 
 
 def test_a_resend_before_the_cooldown_shows_the_wait(client, sms_outbox, clock):
@@ -228,8 +243,7 @@ def test_a_resend_before_the_cooldown_shows_the_wait(client, sms_outbox, clock):
 
     response = client.post("/login/code/", {"resend": "1"})
 
-    assert response.status_code == 400
-    page = html(response)
+    page = followed(client, response)
     assert re.search(r"Too many requests\. Try again in 40 seconds\.", page)
     assert 'role="alert"' in page
     assert "Resend in 40 s" in page  # the countdown, computed on the server
@@ -250,7 +264,8 @@ def test_a_resend_after_the_cooldown_sends_a_new_code_that_signs_in(client, sms_
     assert len(sms_outbox) == 2
     assert "Resend in 60 s" in html(client.get("/login/code/"))
     if first != last_code():
-        assert client.post("/login/code/", {"code": first}).status_code == 400
+        wrong = followed(client, client.post("/login/code/", {"code": first}))
+        assert "Wrong code." in wrong
     assert client.post("/login/code/", {"code": last_code()}).url == "/profile/"
 
 
@@ -262,9 +277,10 @@ def test_a_phone_locked_by_wrong_codes_shows_the_wait_on_the_code(client, sms_ou
 
     response = client.post("/login/code/", {"code": last_code()})
 
-    assert re.fullmatch(
-        r"Too many requests\. Try again in \d+ minutes\.", error_text(html(response), "code")
-    )
+    page = followed(client, response)
+    assert "signing in to this number is paused" in page
+    assert re.search(r"Try again in \d+ minutes\.", page)
+    assert re.search(r'<input[^>]*name="code"[^>]*disabled', page)
 
 
 def test_the_web_counts_against_the_same_send_limits_as_the_api(
@@ -274,14 +290,14 @@ def test_the_web_counts_against_the_same_send_limits_as_the_api(
     api.post("/api/users/authenticate/", {"phone": PHONE}, format="json")
     for _ in range(2):
         clock.advance(seconds=61)
-        assert ask_for_code(client).status_code == 302
+        assert ask_for_code(Client()).status_code == 302  # each a browser of its own
     clock.advance(seconds=61)
 
     response = ask_for_code(client)
 
-    assert response.status_code == 400
     assert re.fullmatch(
-        r"Too many requests\. Try again in \d+ minutes\.", error_text(html(response), "phone")
+        r"Too many requests\. Try again in \d+ minutes\.",
+        error_text(followed(client, response), "phone"),
     )
     assert len(sms_outbox) == 3
 
@@ -304,8 +320,11 @@ def test_an_email_code_when_both_channels_are_on(client, settings, mailoutbox):
     assert 'name="channel"' in page and 'name="email"' in page
 
     missing = client.post("/login/", {"phone": LOCAL_PHONE, "channel": "email"})
-    assert missing.status_code == 400
-    assert error_text(html(missing), "email")
+    page = followed(client, missing)
+    assert error_text(page, "email")
+    # Several fields: a summary above them takes the focus and links to each error.
+    assert re.search(r'<div class="error-summary"[^>]*autofocus', page)
+    assert '<a href="#id_email">' in page
 
     sent = client.post(
         "/login/", {"phone": LOCAL_PHONE, "channel": "email", "email": "alice@example.com"}
@@ -345,9 +364,13 @@ def test_an_invite_link_is_carried_through_sign_in(client, make_user, sms_outbox
 
     assert signed_in.url == "/profile/"
     profile = html(client.get("/profile/"))
-    assert "Invite code activated." in profile
-    assert "+7 999 ***-**-33" in profile  # the inviter, masked
-    assert "Invite code activated." not in html(client.get("/profile/"))  # shown once
+    said = (
+        f"Invite code {inviter.invite_code} activated: you joined at the invitation of "
+        "+7 999 ***-**-33."
+    )
+    assert said in profile  # at the top, with the inviter masked
+    assert profile.index(said) < profile.index("<h1>")
+    assert said not in html(client.get("/profile/"))  # shown once
     inviter.refresh_from_db()
     assert inviter.referrals_count == 1
 
@@ -380,7 +403,7 @@ def test_an_invite_that_cannot_apply_at_sign_in_is_reported_and_does_not_block(
     user = make_user(phone=PHONE)
     client.post("/login/", {"phone": LOCAL_PHONE, "invite_code": user.invite_code})
     assert client.post("/login/code/", {"code": last_code()}).url == "/profile/"
-    assert "You cannot activate your own invite code." in html(client.get("/profile/"))
+    assert f"{user.invite_code} is your own invite code: share it" in html(client.get("/profile/"))
 
 
 def test_a_signed_in_visitor_of_an_invite_link_can_activate_it(client, make_user, user):
@@ -411,11 +434,13 @@ def test_activation_errors_are_shown_on_the_field(client, user, code, message):
 
     response = client.post("/profile/invite/", {"invite_code": raw})
 
-    assert response.status_code == 400
-    page = html(response)
+    assert response.url == "/profile/#invite"  # the page opens at the form
+    page = followed(client, response)
     assert error_text(page, "invite_code") == message
-    assert 'role="alert"' in page
+    assert re.search(r'<input[^>]*name="invite_code"[^>]*autofocus', page)
     assert user.invite_code in page  # the rest of the profile is still there
+    # A reload (or a language switch) of the form's own address is the profile, not a 405.
+    assert client.get("/profile/invite/").url == "/profile/#invite"
 
 
 def test_a_second_activation_is_refused(client, make_user, user):
@@ -423,8 +448,7 @@ def test_a_second_activation_is_refused(client, make_user, user):
     invite_code_activate(user=user, raw_code=first.invite_code)
     client.force_login(user)
     response = client.post("/profile/invite/", {"invite_code": second.invite_code})
-    assert response.status_code == 400
-    assert "You have already activated an invite code." in html(response)
+    assert "You have already activated an invite code." in followed(client, response)
 
 
 def test_a_cycle_is_refused_on_the_field(client, make_user, user):
@@ -432,7 +456,8 @@ def test_a_cycle_is_refused_on_the_field(client, make_user, user):
     invite_code_activate(user=referral, raw_code=user.invite_code)
     client.force_login(user)
     response = client.post("/profile/invite/", {"invite_code": referral.invite_code})
-    assert error_text(html(response), "invite_code").startswith("This code belongs to someone")
+    page = followed(client, response)
+    assert error_text(page, "invite_code").startswith("This code belongs to someone")
 
 
 # --- the profile --------------------------------------------------------------------------------
@@ -477,10 +502,10 @@ def test_referrals_are_paged_by_twenty_newest_first(client, make_user, clock):
         return re.findall(r'<tr><td class="nowrap">([^<]*)</td>', page)
 
     first = html(client.get("/profile/"))
-    assert len(rows(first)) == 20 and 'href="?page=2"' in first
+    assert len(rows(first)) == 20 and 'href="?page=2#referrals"' in first
     assert rows(first)[0] == _masked(referrals[-1])
     third = html(client.get("/profile/?page=3"))
-    assert len(rows(third)) == 5 and 'href="?page=4"' not in third and 'href="?page=2"' in third
+    assert len(rows(third)) == 5 and "?page=4" not in third and 'href="?page=2#referrals"' in third
     assert rows(third)[-1] == _masked(referrals[0])
     assert client.get("/profile/?page=nonsense").status_code == 200
 
@@ -494,7 +519,8 @@ def _masked(user: User) -> str:
 
 def test_sign_out_only_by_post(client, user):
     client.force_login(user)
-    assert client.get("/logout/").status_code == 405
+    ask = client.get("/logout/")  # a typed or followed address asks first
+    assert ask.status_code == 200 and 'action="/logout/"' in html(ask)
     assert client.get("/profile/").status_code == 200
 
     response = client.post("/logout/")
@@ -509,8 +535,8 @@ def test_delete_the_account(client, user):
     assert confirm_page.status_code == 200 and 'name="confirm"' in html(confirm_page)
 
     unconfirmed = client.post("/profile/delete/", {})
-    assert unconfirmed.status_code == 400
-    assert error_text(html(unconfirmed), "confirm") == "Tick the box to confirm."
+    assert unconfirmed.url == "/profile/delete/"
+    assert error_text(followed(client, unconfirmed), "confirm") == "Tick the box to confirm."
     assert User.objects.filter(pk=user.pk).exists()
 
     response = client.post("/profile/delete/", {"confirm": "on"})

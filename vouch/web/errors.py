@@ -52,10 +52,30 @@ def form_error_add(form: forms.Form, error: ApplicationError, *, field: str | No
     form.add_error(target if target in form.fields else None, message)
 
 
-def invite_outcome_message(code: str) -> str:
-    """The message of an invite that was not activated at sign-in, by its error code."""
+def invite_outcome_message(code: str, *, invite: str = "") -> str:
+    """
+    Why the invite code `invite`, carried to sign-in, was not activated, by the error `code`;
+    each case in its own words, with what the user can do.
+    """
     if code == Throttled.code:
         return str(_("Too many wrong invite codes. Try again later."))
+    reasons = {
+        referral_errors.InviteNotFound.code: _(
+            "Invite code %(code)s was not applied: there is no such code."
+        ),
+        referral_errors.OwnInviteCode.code: _(
+            "%(code)s is your own invite code: share it, and whoever signs in with it becomes"
+            " your referral."
+        ),
+        referral_errors.InviteAlreadyActivated.code: _(
+            "You have already activated an invite code, so %(code)s was not applied."
+        ),
+        referral_errors.InviteCycle.code: _(
+            "Invite code %(code)s was not applied: it belongs to someone you invited."
+        ),
+    }
+    if code in reasons and invite:
+        return str(reasons[code]) % {"code": invite}
     error = INVITE_ERRORS.get(code)
     return str(error.message if error is not None else _("The invite code could not be activated."))
 

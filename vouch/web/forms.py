@@ -5,9 +5,11 @@ services (`vouch.otp.inputs`), whose refusals `form_error_add` shows on the fiel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
@@ -16,7 +18,63 @@ from vouch.otp.app_settings import otp_settings
 from vouch.otp.models import Channel
 
 
-class PhoneForm(forms.Form):
+class PageForm(forms.Form):
+    """
+    A form of the pages. After a redirect it shows the errors it had when it was refused
+    (`with_errors`, see `vouch.web.form_state`) instead of judging its input again: a
+    service's refusal (a wrong code, an unknown invite) cannot be found again from the input.
+    """
+
+    # Fields whose input is never kept for the next page (a one-time code).
+    secret_fields: tuple[str, ...] = ()
+
+    _kept_errors: dict[str, list[dict[str, str]]] | None = None
+
+    def with_errors(self, errors: dict[str, list[dict[str, str]]]) -> Self:
+        self._kept_errors = errors
+        return self
+
+    def full_clean(self) -> None:
+        if self._kept_errors is None:
+            super().full_clean()
+            return
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+        for field, errors in self._kept_errors.items():
+            target = None if field == NON_FIELD_ERRORS or field not in self.fields else field
+            for error in errors:
+                self.add_error(target, forms.ValidationError(error["message"], code=error["code"]))
+        self._focus_errors()
+
+    def _focus_errors(self) -> None:
+        """
+        The page opens on the errors: the summary takes the focus where there is one (its
+        template marks it), else the first field in error does.
+        """
+        for field in self.fields.values():
+            field.widget.attrs.pop("autofocus", None)
+        if self.shows_summary:
+            return
+        for name in self._errors:
+            if name in self.fields and not self.fields[name].widget.is_hidden:
+                self.fields[name].widget.attrs["autofocus"] = True
+                return
+
+    @property
+    def top_errors(self) -> list[str]:
+        """The errors no visible field can show: the form's own, and its hidden fields'."""
+        errors = [str(error) for error in self.non_field_errors()]
+        for field in self.hidden_fields():
+            errors.extend(str(error) for error in field.errors)
+        return errors
+
+    @property
+    def shows_summary(self) -> bool:
+        """An error summary above the form: only where there are several fields to point to."""
+        return len(self.visible_fields()) > 1
+
+
+class PhoneForm(PageForm):
     """Step 1: the phone (any common written form), and the channel when there is a choice."""
 
     phone = forms.CharField(
@@ -62,30 +120,38 @@ class PhoneForm(forms.Form):
         return self.cleaned_data.get("channel") or None
 
 
-class CodeForm(forms.Form):
-    """Step 2: the digits of the code; spaces and dashes are ignored."""
+class CodeForm(PageForm):
+    """
+    Step 2: the digits of the code; spaces and dashes are ignored. No `maxlength` of the code's
+    length on the input: the browser would cut a pasted "754 466" to "754 46". The page's
+    script keeps the digits only, up to `data-code-length`; the service judges.
+    """
 
     code = forms.CharField(label=_("Code"), max_length=32)
+    secret_fields = ("code",)
 
-    def __init__(self, *args: Any, code_length: int = 6, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, code_length: int = 6, usable: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["code"].widget.attrs.update(
+        field = self.fields["code"]
+        field.disabled = not usable
+        field.widget.attrs.update(
             {
                 "autocomplete": "one-time-code",
                 "inputmode": "numeric",
-                "pattern": "[0-9]*",
-                "maxlength": str(code_length),
-                "autofocus": True,
+                "data-code-length": str(code_length),
+                "autofocus": usable,
                 "class": "code-input",
             }
         )
 
 
-class ResendForm(forms.Form):
+class ResendForm(PageForm):
     """Ask for a new code: no input; it carries the services' refusal to the page."""
 
 
-class InviteForm(forms.Form):
+class InviteForm(PageForm):
     invite_code = forms.CharField(
         label=_("Invite code"),
         max_length=INVITE_CODE_MAX_INPUT,
@@ -95,7 +161,7 @@ class InviteForm(forms.Form):
     )
 
 
-class DeleteForm(forms.Form):
+class DeleteForm(PageForm):
     confirm = forms.BooleanField(
         label=_(
             "I understand that my account, my invite code and my referral links are gone for good."

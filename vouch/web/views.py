@@ -1,7 +1,8 @@
 """
 Server-rendered pages: thin over the services. Each view parses a form, calls one service,
-and renders or redirects; errors of the services go next to the field they concern.
-The development outbox exists only while DEBUG is on.
+and answers a form with a redirect (Post/Redirect/Get): a refused form waits in the session
+(`form_state`) and the page it leads to shows its errors, focused. The code step's state
+lives in `code_step`. The development outbox exists only while DEBUG is on.
 """
 
 from __future__ import annotations
@@ -15,31 +16,43 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from vouch.accounts.backends import ONE_TIME_CODE_BACKEND
 from vouch.accounts.selectors import signed_in_user
 from vouch.accounts.services import user_delete, user_signed_out
-from vouch.core import clock
 from vouch.core.codes import normalize_invite_code
 from vouch.core.errors import ApplicationError, Throttled
 from vouch.core.phones import format_phone, mask_phone
 from vouch.core.requests import origin_of
 from vouch.delivery.selectors import messages_recent
-from vouch.otp.services import CodeRequested, challenge_request, sign_in_with_code
+from vouch.otp.app_settings import otp_settings
+from vouch.otp.services import challenge_request, sign_in_with_code
 from vouch.referrals.app_settings import referrals_settings
-from vouch.referrals.selectors import invite_link_for, inviter_for_user, referrals_for_user
+from vouch.referrals.selectors import (
+    invite_link_for,
+    inviter_for_user,
+    referrals_for_user,
+    user_by_invite_code,
+)
 from vouch.referrals.services import invite_code_activate, invite_link_follow
-from vouch.web.errors import form_error_add, invite_outcome_message, throttled_page
+from vouch.web.code_step import PendingSignIn
+from vouch.web.errors import form_error_add, invite_outcome_message, throttled_page, wait_text
+from vouch.web.form_state import form_keep, form_kept
 from vouch.web.forms import CodeForm, DeleteForm, InviteForm, PhoneForm, ResendForm
 from vouch.web.pictures import invite_qr_svg, referrals_chart_svg
 
 OUTBOX_SIZE = 50
-PENDING_LOGIN = "vouch_login"
 PENDING_INVITE = "vouch_invite"
+
+
+def _to(name: str, fragment: str = "") -> HttpResponse:
+    """A redirect to the page `name`, opened at `fragment` (an element's id) when given."""
+    return redirect(reverse(name) + (f"#{fragment}" if fragment else ""))
 
 
 @require_GET
@@ -50,139 +63,225 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- sign-in ------------------------------------------------------------------------------
 
 
-def _now_seconds() -> float:
-    return clock.now().timestamp()
+def _already_signed_in(request: HttpRequest) -> HttpResponse:
+    """Signing in again never switches accounts silently: sign out first."""
+    messages.info(
+        request,
+        _("You are signed in as %(phone)s. To use another number, sign out first.")
+        % {"phone": mask_phone(str(request.user.phone))},  # type: ignore[union-attr]
+    )
+    return redirect("web:profile")
 
 
-def _remember_login(
-    request: HttpRequest, sent: CodeRequested, *, email: str, invite_code: str
-) -> None:
-    request.session[PENDING_LOGIN] = {
-        "phone": sent.phone,
-        "channel": sent.channel,
-        "destination": sent.destination,
-        "code_length": sent.code_length,
-        "resend_at": _now_seconds() + sent.resend_in,
-        "invite_code": invite_code,
-        "email": email,  # for a resend by e-mail; `destination` is masked
-    }
+def _invite_from_link(request: HttpRequest, raw_code: str) -> None:
+    """
+    Check the invite code of `/login/?invite=` before the page promises it: a known one is
+    carried to sign-in, an unknown one is said so and dropped. Unknown codes count towards
+    the same limit as unknown invite links.
+    """
+    try:
+        inviter = invite_link_follow(raw_code=raw_code, origin=origin_of(request))
+    except Throttled:
+        inviter = None
+        messages.warning(request, invite_outcome_message(Throttled.code))
+    else:
+        if inviter is None:
+            messages.warning(
+                request,
+                _("There is no invite code %(code)s. Check the link, or sign in without it.")
+                % {"code": raw_code[:16]},
+            )
+    if inviter is None:
+        request.session.pop(PENDING_INVITE, None)
+    else:
+        request.session[PENDING_INVITE] = inviter.invite_code
+
+
+def _invite_notice(invite_code: str) -> dict[str, str] | None:
+    inviter = user_by_invite_code(code=invite_code) if invite_code else None
+    if inviter is None:
+        return None
+    return {"code": invite_code, "inviter_phone": mask_phone(str(inviter.phone))}
 
 
 @require_http_methods(["GET", "POST"])
 @never_cache
 def login_phone(request: HttpRequest) -> HttpResponse:
     """Step 1: ask for a code."""
+    if request.user.is_authenticated:
+        invite = normalize_invite_code(request.GET.get("invite", ""))
+        if invite and request.method == "GET":
+            return redirect("web:join", code=invite)
+        return _already_signed_in(request)
     if request.method == "POST":
-        form = PhoneForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                sent = challenge_request(
-                    phone=data["phone"],
-                    channel=form.channel_named(),
-                    email=data.get("email") or "",
-                    invite_code=data["invite_code"],
-                    origin=origin_of(request),
-                    language=translation.get_language() or "",
-                )
-            except ApplicationError as error:
-                form_error_add(form, error, field="phone")
-            else:
-                _remember_login(
-                    request, sent, email=data.get("email") or "", invite_code=data["invite_code"]
-                )
-                return redirect("web:login-code")
-        return render(request, "web/login.html", {"form": form}, status=400)
+        return _ask_for_code(request)
 
-    invite_code = request.GET.get("invite", "") or request.session.get(PENDING_INVITE, "")
-    form = PhoneForm(initial={"invite_code": normalize_invite_code(invite_code) or ""})
-    return render(request, "web/login.html", {"form": form})
+    if "invite" in request.GET:
+        _invite_from_link(request, request.GET["invite"])
+    invite_code = request.session.get(PENDING_INVITE, "")
+    pending = PendingSignIn.load(request.session)
+    form = form_kept(request, "phone", PhoneForm) or PhoneForm(
+        initial={
+            "invite_code": invite_code,
+            # "Use another number" comes back here with the number still in the field.
+            **(
+                {
+                    "phone": format_phone(pending.phone),
+                    "channel": pending.channel,
+                    "email": pending.email,
+                }
+                if pending
+                else {}
+            ),
+        }
+    )
+    context = {"form": form, "invite": _invite_notice(invite_code)}
+    return render(request, "web/login.html", context)
 
 
-def _code_page(
-    request: HttpRequest,
-    pending: dict[str, Any],
-    form: CodeForm,
-    status: int = 200,
-    resend_form: ResendForm | None = None,
-) -> HttpResponse:
-    context = {
-        "form": form,
-        "resend_form": resend_form,
-        "pending": pending,
-        # Rounded up: the button must not come back before the server's cooldown has passed.
-        "resend_wait": max(0, math.ceil(float(pending["resend_at"]) - _now_seconds())),
-    }
-    return render(request, "web/login_code.html", context, status=status)
+def _ask_for_code(request: HttpRequest) -> HttpResponse:
+    form = PhoneForm(request.POST)
+    if not form.is_valid():
+        form_keep(request, "phone", form)
+        return _to("web:login", "main")
+    data = form.cleaned_data
+    email = data.get("email") or ""
+    # The invite of the link followed in this browser, when the form does not name one.
+    invite_code = data["invite_code"] or request.session.get(PENDING_INVITE, "")
+    pending = PendingSignIn.load(request.session)
+    channel = form.channel_named()
+    if pending is not None and pending.worth_returning_to():
+        resolved = channel or otp_settings.DEFAULT_CHANNEL
+        if pending.is_for(phone=data["phone"], channel=resolved, email=email):
+            # The code already sent still works (or a new one cannot be sent yet): back to it.
+            if pending.usable:
+                messages.info(request, _("The code we sent is still valid: enter it here."))
+            return redirect("web:login-code")
+    try:
+        sent = challenge_request(
+            phone=data["phone"],
+            channel=channel,
+            email=email,
+            invite_code=invite_code,
+            origin=origin_of(request),
+            language=translation.get_language() or "",
+        )
+    except ApplicationError as error:
+        form_error_add(form, error, field="phone")
+        form_keep(request, "phone", form)
+        return _to("web:login", "main")
+    PendingSignIn.started(sent, email=email, invite_code=invite_code).save(request.session)
+    return redirect("web:login-code")
 
 
 @require_http_methods(["GET", "POST"])
 @never_cache
 def login_code(request: HttpRequest) -> HttpResponse:
     """Step 2: sign in with the code, or ask for a new one."""
-    pending = request.session.get(PENDING_LOGIN)
-    if not pending:
+    if request.user.is_authenticated:
+        return _already_signed_in(request)
+    pending = PendingSignIn.load(request.session)
+    if pending is None:
         return redirect("web:login")
-    code_length = int(pending["code_length"])
-    if request.method == "GET":
-        return _code_page(request, pending, CodeForm(code_length=code_length))
-    if "resend" in request.POST:
-        return _resend(request, pending)
+    if request.method == "POST":
+        if "resend" in request.POST:
+            return _resend(request, pending)
+        return _sign_in(request, pending)
 
-    form = CodeForm(request.POST, code_length=code_length)
+    usable = pending.usable
+    form = form_kept(
+        request, "code", CodeForm, code_length=pending.code_length, usable=usable
+    ) or CodeForm(code_length=pending.code_length, usable=usable)
+    context = {
+        "form": form,
+        "resend_form": form_kept(request, "resend", ResendForm),
+        "pending": pending.as_context(),
+        "resend_after": wait_text(pending.resend_wait) if pending.resend_wait else "",
+    }
+    return render(request, "web/login_code.html", context)
+
+
+def _sign_in(request: HttpRequest, pending: PendingSignIn) -> HttpResponse:
+    if not pending.usable:
+        return redirect("web:login-code")  # the page says why, and what to do
+    form = CodeForm(request.POST, code_length=pending.code_length)
     if not form.is_valid():
-        return _code_page(request, pending, form, status=400)
+        form_keep(request, "code", form)
+        return redirect("web:login-code")
     try:
         signed_in = sign_in_with_code(
-            phone=pending["phone"],
+            phone=pending.phone,
             code=form.cleaned_data["code"],
-            invite_code=pending.get("invite_code", ""),
+            invite_code=pending.invite_code,
             origin=origin_of(request),
         )
     except ApplicationError as error:
+        pending.refused(error)
+        pending.save(request.session)
         form_error_add(form, error, field="code")
-        return _code_page(request, pending, form, status=400)
+        form_keep(request, "code", form)
+        return redirect("web:login-code")
 
     # A new session key (no fixation), marked as started by a code: not enough for the admin.
     login(request, signed_in.user, backend=ONE_TIME_CODE_BACKEND)
-    request.session.pop(PENDING_LOGIN, None)
+    PendingSignIn.forget(request.session)
     if signed_in.invite is not None:
         request.session.pop(PENDING_INVITE, None)
-        if signed_in.invite["activated"]:
-            messages.success(request, _("Invite code activated."))
-        else:
-            messages.warning(request, invite_outcome_message(signed_in.invite.get("code", "")))
+        _report_invite(request, signed_in.invite, pending.invite_code)
     return redirect("web:profile")
 
 
-def _resend(request: HttpRequest, pending: dict[str, Any]) -> HttpResponse:
+def _report_invite(request: HttpRequest, outcome: dict[str, Any], invite_code: str) -> None:
+    """Say at the top of the profile what became of the invite code carried to sign-in."""
+    code = normalize_invite_code(invite_code) or invite_code[:16]
+    if outcome["activated"]:
+        inviter = user_by_invite_code(code=code)
+        messages.success(
+            request,
+            _("Invite code %(code)s activated: you joined at the invitation of %(phone)s.")
+            % {"code": code, "phone": mask_phone(str(inviter.phone)) if inviter else "—"},
+        )
+    else:
+        messages.warning(request, invite_outcome_message(outcome.get("code", ""), invite=code))
+
+
+def _resend(request: HttpRequest, pending: PendingSignIn) -> HttpResponse:
     form = ResendForm(request.POST)
     form.is_valid()
     try:
         sent = challenge_request(
-            phone=pending["phone"],
-            channel=pending["channel"],
-            email=pending.get("email", ""),
-            invite_code=pending.get("invite_code", ""),
+            phone=pending.phone,
+            channel=pending.channel,
+            email=pending.email,
+            invite_code=pending.invite_code,
             origin=origin_of(request),
             language=translation.get_language() or "",
         )
     except ApplicationError as error:
+        pending.resend_refused(error)
+        pending.save(request.session)
         form_error_add(form, error, field=None)
-        code_form = CodeForm(code_length=int(pending["code_length"]))
-        return _code_page(request, pending, code_form, status=400, resend_form=form)
-    _remember_login(
-        request, sent, email=pending.get("email", ""), invite_code=pending.get("invite_code", "")
+        form_keep(request, "resend", form)
+        return redirect("web:login-code")
+    PendingSignIn.started(sent, email=pending.email, invite_code=pending.invite_code).save(
+        request.session
     )
     messages.info(request, _("A new code is on its way."))
     return redirect("web:login-code")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
+@never_cache
 def logout_view(request: HttpRequest) -> HttpResponse:
+    """POST signs out; GET (a typed or followed address) asks first, with the same button."""
+    if request.method == "GET":
+        if not request.user.is_authenticated:
+            return redirect("web:login")
+        return render(request, "web/logout.html")
     if request.user.is_authenticated:
         user_signed_out(user=request.user, origin=origin_of(request))  # type: ignore[arg-type]
     logout(request)
+    messages.info(request, _("You have signed out."))
     return redirect("web:login")
 
 
@@ -203,7 +302,10 @@ def _page_number(request: HttpRequest, *, last: int) -> int:
     return min(max(1, int(digits)), last)
 
 
-def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 200) -> HttpResponse:
+@require_GET
+@login_required
+@never_cache
+def profile(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     size = referrals_settings.PAGE_SIZE
     # The last page from the stored count, not a COUNT query.
@@ -212,6 +314,9 @@ def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 2
     rows = list(referrals_for_user(user_id=user.pk)[(page - 1) * size : page * size + 1])
     invite_link = invite_link_for(user=user)
     inviter = inviter_for_user(user=user)
+    invite_form = form_kept(request, "invite", InviteForm) or InviteForm(
+        initial={"invite_code": request.session.get(PENDING_INVITE, "")}
+    )
     context = {
         "profile": user,
         "phone": format_phone(str(user.phone)),
@@ -228,21 +333,15 @@ def _profile_page(request: HttpRequest, invite_form: InviteForm, status: int = 2
         "previous_page": page - 1 if page > 1 else None,
         "next_page": page + 1 if len(rows) > size else None,
     }
-    return render(request, "web/profile.html", context, status=status)
+    return render(request, "web/profile.html", context)
 
 
-@require_GET
-@login_required
-@never_cache
-def profile(request: HttpRequest) -> HttpResponse:
-    invite_code = request.session.get(PENDING_INVITE, "")
-    return _profile_page(request, InviteForm(initial={"invite_code": invite_code}))
-
-
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def profile_invite(request: HttpRequest) -> HttpResponse:
-    """Activate someone's invite code, once."""
+    """Activate someone's invite code, once. GET (a reload, a language switch) shows the form."""
+    if request.method == "GET":
+        return _to("web:profile", "invite")
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
@@ -251,30 +350,32 @@ def profile_invite(request: HttpRequest) -> HttpResponse:
                 raw_code=form.cleaned_data["invite_code"],
                 origin=origin_of(request),
             )
-        except Throttled as error:
-            return throttled_page(request, error)
         except ApplicationError as error:
             form_error_add(form, error, field="invite_code")
         else:
             request.session.pop(PENDING_INVITE, None)
             messages.success(request, _("Invite code activated."))
             return redirect("web:profile")
-    return _profile_page(request, form, status=400)
+    form_keep(request, "invite", form)
+    return _to("web:profile", "invite")
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 @never_cache
 def profile_delete(request: HttpRequest) -> HttpResponse:
-    form = DeleteForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        form = DeleteForm(request.POST)
+        if not form.is_valid():
+            form_keep(request, "delete", form)
+            return redirect("web:profile-delete")
         user = signed_in_user(request)
         user_delete(user=user, actor=user, origin=origin_of(request))
         logout(request)
         messages.success(request, _("Your account has been deleted."))
         return redirect("web:login")
-    status = 400 if form.is_bound else 200
-    return render(request, "web/delete.html", {"form": form}, status=status)
+    form = form_kept(request, "delete", DeleteForm) or DeleteForm()
+    return render(request, "web/delete.html", {"form": form})
 
 
 # --- invitations --------------------------------------------------------------------------
