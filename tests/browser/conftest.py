@@ -36,12 +36,12 @@ CHROMIUM_ARGS = [
 LOCALES = {"en": "en-US", "ru": "ru-RU"}
 DEVICES: dict[str, dict[str, Any]] = {
     "phone": {
-        "viewport": {"width": 360, "height": 800},
+        "viewport": {"width": 390, "height": 844},
         "is_mobile": True,
         "has_touch": True,
         "device_scale_factor": 2,
     },
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "desktop": {"viewport": {"width": 1366, "height": 900}},
 }
 TIMEOUT_MS = 15_000
 

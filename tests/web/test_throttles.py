@@ -64,12 +64,12 @@ def test_failed_activations_on_the_profile_are_refused_on_the_form_with_the_wait
     inviter = make_user()
     client.force_login(user)
     for _ in range(2):
-        assert client.post("/profile/invite/", {"invite_code": "ZZZZZZ"}).url == "/profile/#invite"
+        assert client.post("/profile/invite/", {"invite_code": "ZZZZZZ"}).url == "/profile/"
 
     answer = client.post("/profile/invite/", {"invite_code": inviter.invite_code})
 
     # A form answers with a redirect even when a limit refuses it: a reload sends nothing.
-    assert answer.url == "/profile/#invite"
+    assert answer.url == "/profile/"
     page = followed(client, answer)
     assert "Too many requests. Try again in 60 minutes." in page
     assert User.objects.get(pk=user.pk).invited_by_id is None

@@ -104,7 +104,7 @@ def test_the_phone_form_accepts_local_formats(client, sms_outbox, written):
 def test_an_invalid_phone_is_an_error_on_the_field_announced_to_screen_readers(client, sms_outbox):
     response = ask_for_code(client, "12345")
 
-    assert response.url == "/login/#main"
+    assert response.url == "/login/"
     page = followed(client, response)
     assert error_text(page, "phone") == "Enter a valid phone number."
     assert 'role="alert"' in page
@@ -434,7 +434,7 @@ def test_activation_errors_are_shown_on_the_field(client, user, code, message):
 
     response = client.post("/profile/invite/", {"invite_code": raw})
 
-    assert response.url == "/profile/#invite"  # the page opens at the form
+    assert response.url == "/profile/"  # the page opens on the error: autofocus, no fragment
     page = followed(client, response)
     assert error_text(page, "invite_code") == message
     assert re.search(r'<input[^>]*name="invite_code"[^>]*autofocus', page)

@@ -2,6 +2,10 @@
 Post/Redirect/Get: every form answers with a redirect, so Back, Forward and Reload never send
 it again. A refused form's input and errors wait in the session for the page the browser is
 sent to, which shows them once; a one-time code is never kept.
+
+The redirect names the page without a #fragment: a page opened at a fragment skips
+`autofocus`, and `autofocus` (on the error summary, or on the field in error) is what brings
+the errors into view and gives them the focus.
 """
 
 from __future__ import annotations

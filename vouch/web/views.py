@@ -50,11 +50,6 @@ OUTBOX_SIZE = 50
 PENDING_INVITE = "vouch_invite"
 
 
-def _to(name: str, fragment: str = "") -> HttpResponse:
-    """A redirect to the page `name`, opened at `fragment` (an element's id) when given."""
-    return redirect(reverse(name) + (f"#{fragment}" if fragment else ""))
-
-
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("web:profile" if request.user.is_authenticated else "web:login")
@@ -143,7 +138,7 @@ def _ask_for_code(request: HttpRequest) -> HttpResponse:
     form = PhoneForm(request.POST)
     if not form.is_valid():
         form_keep(request, "phone", form)
-        return _to("web:login", "main")
+        return redirect("web:login")
     data = form.cleaned_data
     email = data.get("email") or ""
     # The invite of the link followed in this browser, when the form does not name one.
@@ -169,7 +164,7 @@ def _ask_for_code(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         form_error_add(form, error, field="phone")
         form_keep(request, "phone", form)
-        return _to("web:login", "main")
+        return redirect("web:login")
     PendingSignIn.started(sent, email=email, invite_code=invite_code).save(request.session)
     return redirect("web:login-code")
 
@@ -341,7 +336,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def profile_invite(request: HttpRequest) -> HttpResponse:
     """Activate someone's invite code, once. GET (a reload, a language switch) shows the form."""
     if request.method == "GET":
-        return _to("web:profile", "invite")
+        return redirect(reverse("web:profile") + "#invite")
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
@@ -357,7 +352,7 @@ def profile_invite(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Invite code activated."))
             return redirect("web:profile")
     form_keep(request, "invite", form)
-    return _to("web:profile", "invite")
+    return redirect("web:profile")
 
 
 @require_http_methods(["GET", "POST"])
