@@ -41,7 +41,10 @@ class CoreSettings(AppSettings):
 
     @property
     def SITE_LINKS(self) -> dict[str, str]:
-        """The footer's links that are set: `privacy`, `terms`, `support` (`SITE_*_URL`)."""
+        """
+        The footer's links that are set, by name: `privacy` (`SITE_PRIVACY_URL`), `terms`
+        (`SITE_TERMS_URL`) and `support` (`SITE_SUPPORT_URL`).
+        """
         links = {
             "privacy": self._setting("SITE_PRIVACY_URL", ""),
             "terms": self._setting("SITE_TERMS_URL", ""),
