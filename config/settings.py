@@ -13,15 +13,13 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
-from urllib.parse import urlsplit
-
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
 
 
 def _logo_origin(url: str) -> list[str]:

@@ -296,7 +296,7 @@ def test_the_chart_speaks_russian_with_plurals(user, make_user, today, count, da
     assert desc.startswith(summary)
     if count:
         # The profile's table writes its dates the same way (DATE_FORMAT).
-        assert "28 ноября 2026 г." in _texts(svg)
+        assert "28 ноября 2026 г." in _texts(svg)  # noqa: RUF001
     else:
         assert "Приглашённых пока нет" in _texts(svg)
 

@@ -11,8 +11,8 @@ from vouch.core.phones import mask_phone
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
+    """`site` (name, logo_url, links) and `signed_in_phone` (masked; empty when anonymous)."""
     user = getattr(request, "user", None)
-    signed_in = user is not None and user.is_authenticated
     return {
         "site": {
             "name": core_settings.SITE_NAME,
@@ -20,5 +20,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
             "links": core_settings.SITE_LINKS,
         },
         # Masked as in the logs: the header is on every page, screenshots and shoulders included.
-        "signed_in_phone": mask_phone(str(user.phone)) if signed_in else "",
+        "signed_in_phone": (
+            mask_phone(str(user.phone)) if user is not None and user.is_authenticated else ""
+        ),
     }

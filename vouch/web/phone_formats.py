@@ -55,13 +55,15 @@ def _formats(metadata: PhoneMetadata, *, home: bool) -> list[str]:
     intl = {f.pattern: f for f in metadata.intl_number_format} or None
     rows: list[str] = []
     for number_format in metadata.number_format:
-        intl_format = number_format if intl is None else intl.get(number_format.pattern)
+        pattern, plain = number_format.pattern or "", number_format.format or ""
+        intl_format = number_format if intl is None else intl.get(pattern)
         leading = (number_format.leading_digits_pattern or [""])[0]
-        templates = [intl_format and _template(number_format.pattern, intl_format.format) or ""]
+        intl_template = intl_format and _template(pattern, intl_format.format or "")
+        templates = [intl_template or ""]
         if home and metadata.national_prefix:
             rule = number_format.national_prefix_formatting_rule
-            national = number_format.format.replace("\\1", rule, 1) if rule else None
-            templates.append(national and _template(number_format.pattern, national) or "")
+            national = plain.replace("\\1", rule, 1) if rule else ""
+            templates.append((national and _template(pattern, national)) or "")
         if any(templates):
             rows.append(";".join([leading, *templates]))
     return rows
@@ -77,32 +79,39 @@ def site_regions() -> list[str]:
 @lru_cache(maxsize=8)
 def _table(default: str, regions: tuple[str, ...]) -> dict[str, Any]:
     """The table of `phone_formats`, for `regions` (the default one among them)."""
-    codes: dict[str, dict[str, Any]] = {}
     default_code = phonenumbers.country_code_for_region(default)
+    by_code: dict[int, list[tuple[str, str]]] = {}
     for region in regions:
         code = phonenumbers.country_code_for_region(region)
-        if not code:
-            continue  # not a region libphonenumber knows: nothing to format
-        entry = codes.get(str(code))
-        if entry is None:
-            main = PhoneMetadata.metadata_for_region(phonenumbers.region_code_for_country_code(code))
-            home = code == default_code
-            entry = {"r": [], "f": _formats(main, home=home)}
-            if home and main.national_prefix:
-                entry["p"] = main.national_prefix
-            codes[str(code)] = entry
         metadata = PhoneMetadata.metadata_for_region(region)
+        if not code or metadata is None:
+            continue  # not a region libphonenumber knows: nothing to format
         main_region = phonenumbers.region_code_for_country_code(code)
         # Regions sharing a calling code are told apart by their leading digits where the
-        # metadata has them (+7: Kazakhstan's 6 and 7); otherwise the code's main region.
-        leading = "" if region == main_region or metadata is None else metadata.leading_digits
+        # metadata has them (+7: Kazakhstan's 6 and 7); otherwise it is the code's main region.
+        leading = "" if region == main_region else metadata.leading_digits or ""
+        pairs = by_code.setdefault(code, [])
         if region == main_region or leading:
-            entry["r"].append((region, leading or ""))
-    for code, entry in codes.items():
-        regions = sorted(entry["r"], key=lambda pair: pair[1] == "")  # the specific ones first
-        if not any(leading == "" for _region, leading in regions):
-            regions.append((phonenumbers.region_code_for_country_code(int(code)), ""))
-        entry["r"] = " ".join(f"{region}={leading}" if leading else region for region, leading in regions)
+            pairs.append((region, leading))
+    codes: dict[str, dict[str, Any]] = {}
+    for code, pairs in by_code.items():
+        main_region = phonenumbers.region_code_for_country_code(code)
+        main = PhoneMetadata.metadata_for_region(main_region)
+        if main is None:
+            continue
+        if not any(leading == "" for _region, leading in pairs):
+            pairs.append((main_region, ""))
+        pairs.sort(key=lambda pair: pair[1] == "")  # the specific ones first
+        home = code == default_code
+        entry: dict[str, Any] = {
+            "r": " ".join(
+                f"{region}={leading}" if leading else region for region, leading in pairs
+            ),
+            "f": _formats(main, home=home),
+        }
+        if home and main.national_prefix:
+            entry["p"] = main.national_prefix
+        codes[str(code)] = entry
     return {"default": default, "codes": codes}
 
 

@@ -30,7 +30,7 @@ BAR_COLOUR = "#1d4ed8"  # 6.7:1 against white
 TEXT_COLOUR = "#374151"  # 10:1 against white
 BASELINE_COLOUR = "#6b7280"  # 4.8:1 against white
 # The dates of the chart read like the profile's table of referrals (its |date:"DATE_FORMAT"):
-# "Dec. 6, 2026", "6 декабря 2026 г.".
+# "Dec. 6, 2026" in English, the day, the month in words and the year in Russian.
 DATE_STYLE = "DATE_FORMAT"
 
 

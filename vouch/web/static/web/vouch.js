@@ -75,8 +75,8 @@
   // "754-466"), cut to the code's length when the page gives it. The server ignores spaces and
   // dashes too; this only keeps the field tidy.
   document.querySelectorAll('input[name="code"]').forEach(function (input) {
-    var length = Number(input.getAttribute("data-code-length")) || 0;
     function clean() {
+      var length = Number(input.getAttribute("data-code-length")) || 0;
       var digits = input.value.replace(/\D+/g, "");
       if (length) { digits = digits.slice(0, length); }
       if (digits !== input.value) { input.value = digits; }
