@@ -149,7 +149,7 @@ def test_the_email_field_shows_only_for_the_email_channel(new_page, settings, la
 
 
 def _background(page) -> tuple[int, ...]:
-    colour = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    colour = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
     return tuple(int(part) for part in colour[colour.index("(") + 1 : -1].split(",")[:3])
 
 
