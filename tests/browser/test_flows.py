@@ -152,9 +152,7 @@ def test_another_number_keeps_the_number_and_the_same_one_returns_to_its_code(ne
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("lang", LANGS)
-def test_spent_attempts_switch_off_the_code_and_offer_a_new_one(
-    new_page, settings, device, lang
-):
+def test_spent_attempts_switch_off_the_code_and_offer_a_new_one(new_page, settings, device, lang):
     settings.OTP_MAX_ATTEMPTS = 1
     settings.OTP_RESEND_COOLDOWN = 3
     phone = "+79990200051"
@@ -180,9 +178,7 @@ def test_spent_attempts_switch_off_the_code_and_offer_a_new_one(
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("lang", LANGS)
-def test_a_signed_in_visitor_sees_who_and_cannot_switch_accounts_silently(
-    new_page, device, lang
-):
+def test_a_signed_in_visitor_sees_who_and_cannot_switch_accounts_silently(new_page, device, lang):
     phone = "+79990200061"
     page = new_page(device, lang)
     sign_in(page, phone)

@@ -11,6 +11,7 @@ from vouch.core.phones import mask_phone
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
+    """`site` (name, logo_url, links) and `signed_in_phone` (masked; empty when anonymous)."""
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
     phone = str(user.phone) if signed_in else ""  # type: ignore[union-attr]

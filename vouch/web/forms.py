@@ -10,12 +10,14 @@ from typing import Any, Self
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms.utils import ErrorDict
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from vouch.core.codes import INVITE_CODE_MAX_INPUT
 from vouch.core.phones import InvalidPhone, phone_parse
 from vouch.otp.app_settings import otp_settings
 from vouch.otp.models import Channel
+from vouch.web.phone_formats import phone_formats_json
 
 
 class PageForm(forms.Form):
@@ -82,7 +84,14 @@ class PhoneForm(PageForm):
         max_length=64,
         help_text=_("For example +7 912 345-67-89 or 8 912 345-67-89."),
         widget=forms.TextInput(
-            attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "autofocus": True}
+            attrs={
+                "type": "tel",
+                "autocomplete": "tel",
+                "inputmode": "tel",
+                "autofocus": True,
+                # Read when the page is drawn, so a changed region setting reaches it.
+                "data-phone-formats": lazy(phone_formats_json, str)(),
+            }
         ),
     )
     email = forms.EmailField(

@@ -29,6 +29,9 @@ CHART_SIDE = 4
 BAR_COLOUR = "#1d4ed8"  # 6.7:1 against white
 TEXT_COLOUR = "#374151"  # 10:1 against white
 BASELINE_COLOUR = "#6b7280"  # 4.8:1 against white
+# The dates of the chart read like the profile's table of referrals (its |date:"DATE_FORMAT"):
+# "Dec. 6, 2026" in English, the day, the month in words and the year in Russian.
+DATE_STYLE = "DATE_FORMAT"
 
 
 def _join(parts: Iterable[SafeString]) -> SafeString:
@@ -143,7 +146,7 @@ def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
             "Busiest day: %(day)s, with %(count)d referral.",
             "Busiest day: %(day)s, with %(count)d referrals.",
             peak,
-        ) % {"day": date_format(peak_day, "SHORT_DATE_FORMAT"), "count": peak}
+        ) % {"day": date_format(peak_day, DATE_STYLE), "count": peak}
         description = f"{description}. {busiest}"
         for index, (day, count) in enumerate(per_day):
             if count == 0:
@@ -159,7 +162,7 @@ def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
                     _number(bar_width),
                     _number(height),
                     BAR_COLOUR,
-                    date_format(day, "SHORT_DATE_FORMAT"),
+                    date_format(day, DATE_STYLE),
                     count,
                 )
             )
@@ -174,7 +177,7 @@ def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
         (first_day, CHART_SIDE, "start"),
         (last_day, CHART_WIDTH - CHART_SIDE, "end"),
     ):
-        parts.append(_text(x, CHART_HEIGHT - 4, anchor, date_format(day, "SHORT_DATE_FORMAT")))
+        parts.append(_text(x, CHART_HEIGHT - 4, anchor, date_format(day, DATE_STYLE)))
 
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '

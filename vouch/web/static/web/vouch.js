@@ -70,4 +70,140 @@
       if (codeForm.requestSubmit) { codeForm.requestSubmit(); } else { codeForm.submit(); }
     }).catch(function () { /* the user types the code */ });
   }
+
+  // The one-time code: digits only, whatever was typed, pasted or autofilled ("754 466",
+  // "754-466"), cut to the code's length when the page gives it. The server ignores spaces and
+  // dashes too; this only keeps the field tidy.
+  document.querySelectorAll('input[name="code"]').forEach(function (input) {
+    function clean() {
+      var length = Number(input.getAttribute("data-code-length")) || 0;
+      var digits = input.value.replace(/\D+/g, "");
+      if (length) { digits = digits.slice(0, length); }
+      if (digits !== input.value) { input.value = digits; }
+    }
+    input.addEventListener("input", clean);
+    input.addEventListener("paste", function (event) {
+      var text = event.clipboardData && event.clipboardData.getData("text");
+      if (!text) { return; }
+      event.preventDefault();
+      var start = input.selectionStart === null ? input.value.length : input.selectionStart;
+      var end = input.selectionEnd === null ? start : input.selectionEnd;
+      input.value = input.value.slice(0, start) + text + input.value.slice(end);
+      clean();
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    clean();
+  });
+
+  // The phone: groups the digits as people write them and names the country, from the table
+  // the server puts in data-phone-formats (vouch/web/phone_formats.py). The server parses any
+  // written form, so this is only for the eyes: it never adds or drops a digit or the plus, and
+  // it only rewrites the field while the caret is at the end, so editing in the middle is left be.
+  function phoneField(input) {
+    var table;
+    try { table = JSON.parse(input.getAttribute("data-phone-formats")); } catch (e) { return; }
+    if (!table || !table.codes) { return; }
+    var lang = document.documentElement.lang || "en";
+    var names = null;
+    try { names = new Intl.DisplayNames([lang], { type: "region" }); } catch (e) { names = null; }
+    var line = document.createElement("p");
+    line.className = "phone-country";
+    line.id = input.id + "_country";
+    line.setAttribute("aria-live", "polite");
+    input.insertAdjacentElement("afterend", line);
+    var described = input.getAttribute("aria-describedby");
+    input.setAttribute("aria-describedby", (described ? described + " " : "") + line.id);
+    // "KZ=7 RU": Kazakhstan for national numbers starting with 7, otherwise Russia.
+    var homeCode = null;
+    Object.keys(table.codes).forEach(function (code) {
+      var entry = table.codes[code];
+      entry.regions = entry.r.split(" ").map(function (item) { return item.split("="); });
+      entry.regions.forEach(function (pair) { if (pair[0] === table["default"]) { homeCode = code; } });
+    });
+
+    function starts(pattern, digits) {
+      try { return new RegExp("^(?:" + pattern + ")").test(digits); } catch (e) { return false; }
+    }
+    function fill(template, digits) {
+      var out = "", used = 0;
+      for (var i = 0; i < template.length && used < digits.length; i++) {
+        var ch = template.charAt(i);
+        if (ch === "#") { out += digits.charAt(used); used++; } else { out += ch; }
+      }
+      return out;
+    }
+    function slots(template) { return template.split("#").length - 1; }
+
+    // How the field may be read: [calling code, national digits, typed with the national prefix].
+    function readings(value) {
+      var digits = value.replace(/\D+/g, ""), found = [];
+      if (!digits) { return found; }
+      if (/^\s*\+/.test(value)) {
+        for (var n = 1; n <= 3; n++) {
+          if (table.codes[digits.slice(0, n)]) { found.push([digits.slice(0, n), digits.slice(n), false]); }
+        }
+      } else if (homeCode) {
+        var prefix = table.codes[homeCode].p;
+        if (prefix && digits.indexOf(prefix) === 0) { found.push([homeCode, digits.slice(prefix.length), true]); }
+        found.push([homeCode, digits, false]);
+        // "79123456789": the country code without the plus, which the server takes too.
+        if (digits.indexOf(homeCode) === 0) { found.push([homeCode, digits.slice(homeCode.length), false, true]); }
+      }
+      return found;
+    }
+    // {region, text}: the country and the grouped form of one reading ("" when none fits).
+    function shape(reading, plus) {
+      var code = reading[0], national = reading[1], withPrefix = reading[2], region = null, text = "";
+      var entry = table.codes[code];
+      var digits = withPrefix ? entry.p + national : national;
+      entry.regions.forEach(function (pair) {
+        if (!region && (!pair[1] || starts(pair[1], national))) { region = pair[0]; }
+      });
+      if (national.length >= 3) {
+        entry.f.some(function (row) {
+          var parts = row.split(";"), template = parts[withPrefix ? 2 : 1];
+          if (!template || !starts(parts[0], national) || slots(template) < digits.length) { return false; }
+          text = fill(template, digits);
+          return true;
+        });
+      }
+      if (text && (plus || reading[3])) { text = (plus ? "+" : "") + code + " " + text; }
+      return { region: national ? region : null, text: text };
+    }
+    function read(value) {
+      var plus = /^\s*\+/.test(value), best = { text: "" };
+      readings(value).some(function (reading) {
+        var result = shape(reading, plus);
+        if (!best.region) { best = result; }
+        if (result.text) { best = result; return true; }
+        return false;
+      });
+      return best;
+    }
+
+    function flag(region) {
+      return String.fromCodePoint.apply(null, region.split("").map(function (c) { return 127397 + c.charCodeAt(0); }));
+    }
+    var shown = "";
+    function update(reformat) {
+      var found = read(input.value);
+      var atEnd = input.selectionStart === input.value.length && input.selectionEnd === input.value.length;
+      if (reformat && atEnd && found.text && found.text !== input.value) {
+        input.value = found.text;
+        input.setSelectionRange(found.text.length, found.text.length);
+      }
+      var label = "";
+      if (found.region) {
+        var name = names ? names.of(found.region) : found.region;
+        label = flag(found.region) + " " + name;
+      }
+      if (label !== shown) { line.textContent = label; shown = label; }
+    }
+    input.addEventListener("input", function (event) {
+      // Deleting stays as the person did it, so a separator can be removed without coming back.
+      update(!(event.inputType && event.inputType.indexOf("delete") === 0));
+    });
+    update(false);
+  }
+  document.querySelectorAll("input[data-phone-formats]").forEach(phoneField);
 })();
