@@ -39,6 +39,7 @@ class VouchAdminSite(admin.AdminSite):
     site_header = _site_text(gettext_noop("%(site)s administration"))
     site_title = _site_text(gettext_noop("%(site)s admin"))
     index_title = _site_text(gettext_noop("Manage %(site)s"))
+    login_template = "ops/admin_login.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
         by_code = request.session.get(BACKEND_SESSION_KEY) == ONE_TIME_CODE_BACKEND
