@@ -91,7 +91,7 @@ def test_sign_in_pages_work_without_a_violation(watched):
     page.goto("/profile/delete/")
     assert path_of(page) == "/profile/delete/"
     page.goto("/no-such-page/")
-    assert "Not Found" in page.content()
+    assert page.locator("h1").inner_text() == "Page not found"
 
     problems = console.policy_problems() + friend_console.policy_problems()
     assert not problems, problems
