@@ -49,6 +49,7 @@ if not JWT_SIGNING_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "vouch.web.error_views.csrf_failure"  # the site's 403 page, in its language
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Vouch")
 SITE_LOGO_URL = env.str("SITE_LOGO_URL", default="")
@@ -413,8 +414,8 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): every byte of script and style comes from our own
 # origin, as files; no inline script, no inline style, no plugin, no framing. The few pages
 # that need more loosen it for themselves only: the API's ReDoc page (vouch.api.docs), the
-# browsable API (vouch.api.renderers), and the self-contained 503 and development outbox pages
-# (a nonce on their one <style>); the NONCE below is left out of every answer that uses none.
+# browsable API (vouch.api.renderers), and the development outbox page (a nonce on its one
+# <style>); the NONCE below is left out of every answer that uses none.
 # (Not kept under its own name: django-csp's system check takes CSP_* settings for its old ones.)
 _csp_report_uri = env.str("CSP_REPORT_URI", default="")
 CONTENT_SECURITY_POLICY = {

@@ -14,5 +14,9 @@ urlpatterns = [
     path("", include("vouch.web.urls")),
 ]
 
-# A database or Redis failure outside any view (e.g. saving the session) is a 503 too.
+# The site's error pages, in its frame and the visitor's language (JSON under /api/).
+handler403 = "vouch.web.error_views.permission_denied"
+handler404 = "vouch.web.error_views.page_not_found"
+# A database or Redis failure outside any view (e.g. saving the session) is a 503 too; any
+# other failure is the site's 500 page, rendered without the database.
 handler500 = "vouch.core.outages.server_error"

@@ -16,6 +16,8 @@ import vouch.delivery
 
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 LANGS = ("en", "ru")
+# Said at the top of the profile when the invite carried to sign-in was activated.
+INVITE_ACTIVATED = "Invite code %(code)s activated: you joined at the invitation of %(phone)s."
 
 
 # --- words -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import (
+    INVITE_ACTIVATED,
     LANGS,
     code_for,
     enter_code,
@@ -218,7 +219,7 @@ def test_invite_codes_are_checked_before_they_are_promised(new_page, lang):
     assert _in_view(page, "#invite-notice")
     sign_in(page, "+79990200072")
 
-    said = t(lang, "Invite code %(code)s activated: you joined at the invitation of %(phone)s.")
+    said = t(lang, INVITE_ACTIVATED)
     said %= {"code": inviter.invite_code, "phone": mask_phone(str(inviter.phone))}
     message = page.locator(".messages")
     expect(message).to_contain_text(said)

@@ -142,10 +142,12 @@ class SignIn(models.Model):
     refresh token of the chain, which is what a reused (stolen) refresh token calls for.
     """
 
-    id = models.UUIDField(primary_key=True)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    id = models.UUIDField(_("ID"), primary_key=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="sign_ins"
+    )
+    created_at = models.DateTimeField(_("signed in at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sign-in")

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from vouch.audit.models import AuthEvent
 
@@ -19,7 +20,7 @@ class AuthEventAdmin(admin.ModelAdmin):
         "country",
         "ip",
         "user_agent",
-        "user_id",
+        "user_number",
     )
     fields = (
         "created_at",
@@ -38,6 +39,10 @@ class AuthEventAdmin(admin.ModelAdmin):
     search_fields = ("phone", "ip", "outcome")
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+    @admin.display(description=_("user"), ordering="user_id")
+    def user_number(self, obj: AuthEvent) -> int | None:
+        return obj.user_id
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class LimitCounter(models.Model):
@@ -11,6 +12,10 @@ class LimitCounter(models.Model):
     key = models.CharField(max_length=200, primary_key=True)
     window_start_ms = models.BigIntegerField()
     count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rate-limit counter")
+        verbose_name_plural = _("rate-limit counters")
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
