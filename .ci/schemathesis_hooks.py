@@ -80,8 +80,12 @@ def page_sign_in() -> dict[str, str]:
             allow_redirects=False,
             timeout=30,
         )
-        if answer.status_code != 302:
-            raise RuntimeError(f"{step} failed: {answer.status_code}")
+        # Every form answers with a redirect, a refusal too: only where it leads tells.
+        expected = "/login/code/" if step == "/login/" else "/profile/"
+        if answer.status_code != 302 or answer.headers.get("Location") != expected:
+            raise RuntimeError(
+                f"{step} failed: {answer.status_code} to {answer.headers.get('Location')}"
+            )
         cookies.update(answer.cookies.get_dict())
     if "sessionid" not in cookies or "csrftoken" not in cookies:
         raise RuntimeError(f"the pages' sign-in set no session: {sorted(cookies)}")

@@ -138,6 +138,24 @@ def field_error(page: Any, name: str) -> str:
     return " ".join(text for text in texts if text)
 
 
+def in_view(page: Any, selector: str, *, wholly: bool = False) -> bool:
+    """Whether the element is inside the viewport now: at least partly, or `wholly`."""
+    return bool(
+        page.evaluate(
+            """([selector, wholly]) => {
+                const box = document.querySelector(selector).getBoundingClientRect();
+                if (box.width <= 0 || box.height <= 0) { return false; }
+                if (wholly) {
+                    return box.top >= 0 && box.left >= 0 && box.bottom <= window.innerHeight
+                        && box.right <= window.innerWidth;
+                }
+                return box.bottom > 0 && box.top < window.innerHeight;
+            }""",
+            [selector, wholly],
+        )
+    )
+
+
 def main_text(page: Any) -> str:
     return str(page.locator("main").inner_text())
 

@@ -23,12 +23,9 @@ from tests.browser.helpers import (
     sent_to,
     t,
 )
+from tests.helpers import wrong
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _wrong(code: str) -> str:
-    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -40,7 +37,7 @@ def test_a_wrong_code_says_so_at_the_field(new_page, lang):
     code_input = page.locator("input[name=code]")
     assert code_input.get_attribute("autocomplete") == "one-time-code"
 
-    enter_code(page, _wrong(code))
+    enter_code(page, wrong(code))
 
     assert path_of(page) == "/login/code/"
     expected = nt(

@@ -16,6 +16,7 @@ from tests.browser.helpers import (
     code_for,
     enter_code,
     field_error,
+    in_view,
     main_text,
     path_of,
     request_code,
@@ -24,6 +25,7 @@ from tests.browser.helpers import (
     submit,
     t,
 )
+from tests.helpers import wrong
 from vouch.accounts.models import User
 from vouch.accounts.services import user_create
 from vouch.core.phones import mask_phone
@@ -33,23 +35,6 @@ from vouch.referrals.services import invite_code_activate
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEVICES = ("phone", "desktop")
-
-
-def _wrong(code: str) -> str:
-    return str((int(code) + 1) % 10 ** len(code)).zfill(len(code))
-
-
-def _in_view(page, selector: str) -> bool:
-    """Whether the element is (at least partly) inside the viewport now."""
-    return bool(
-        page.evaluate(
-            """(selector) => {
-                const box = document.querySelector(selector).getBoundingClientRect();
-                return box.bottom > 0 && box.top < window.innerHeight;
-            }""",
-            selector,
-        )
-    )
 
 
 def _resubmission_prompted(page) -> list[str]:
@@ -72,7 +57,7 @@ def test_back_forward_and_reload_never_spend_an_attempt(new_page, device, lang):
     dialogs = _resubmission_prompted(page)
     request_code(page, phone)
     code = code_for(phone)
-    enter_code(page, _wrong(code))
+    enter_code(page, wrong(code))
     assert field_error(page, "code")
 
     page.reload()
@@ -99,7 +84,7 @@ def test_a_refused_invite_opens_on_its_error_and_the_language_switch_stays(new_p
     assert path_of(page) == "/profile/"
     assert field_error(page, "invite_code") == t(lang, "No invite code like this exists.")
     assert page.evaluate("document.activeElement.name") == "invite_code"
-    assert _in_view(page, "#id_invite_code")  # not 1,900 px below
+    assert in_view(page, "#id_invite_code")  # not 1,900 px below
 
     other = "ru" if lang == "en" else "en"
     with page.expect_navigation():
@@ -126,7 +111,7 @@ def test_the_referral_pages_open_at_the_table(new_page, device, settings):
     with page.expect_navigation():
         page.locator("a[rel=next]").click()
 
-    assert _in_view(page, "table.referrals")
+    assert in_view(page, "table.referrals")
     assert page.locator("table.referrals tbody tr").count() == 1
 
 
@@ -159,7 +144,7 @@ def test_spent_attempts_switch_off_the_code_and_offer_a_new_one(new_page, settin
     phone = "+79990200051"
     page = new_page(device, lang)
     request_code(page, phone)
-    enter_code(page, _wrong(code_for(phone)))
+    enter_code(page, wrong(code_for(phone)))
 
     notice = page.locator("#code-unusable")
     expect(notice).to_contain_text(
@@ -188,7 +173,7 @@ def test_a_signed_in_visitor_sees_who_and_cannot_switch_accounts_silently(new_pa
     expect(header).to_contain_text(mask_phone(phone))
     sign_out = header.get_by_role("button", name=t(lang, "Sign out"))
     expect(sign_out).to_be_visible()
-    assert _in_view(page, "header.site-header button.link-button")
+    assert in_view(page, "header.site-header button.link-button")
 
     page.goto("/login/")
     assert path_of(page) == "/profile/"
@@ -216,14 +201,14 @@ def test_invite_codes_are_checked_before_they_are_promised(new_page, lang):
     page.goto(f"/login/?invite={inviter.invite_code}")
     notice = page.locator("#invite-notice")
     expect(notice).to_contain_text(mask_phone(str(inviter.phone)))
-    assert _in_view(page, "#invite-notice")
+    assert in_view(page, "#invite-notice")
     sign_in(page, "+79990200072")
 
     said = t(lang, INVITE_ACTIVATED)
     said %= {"code": inviter.invite_code, "phone": mask_phone(str(inviter.phone))}
     message = page.locator(".messages")
     expect(message).to_contain_text(said)
-    assert _in_view(page, ".messages")
+    assert in_view(page, ".messages")
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -15,6 +15,7 @@ from tests.browser.helpers import (
     code_for,
     enter_code,
     format_violations,
+    in_view,
     path_of,
     request_code,
     sent_to,
@@ -28,27 +29,14 @@ DEVICES = ("phone", "desktop")
 COUNTRY = {"en": "Russia", "ru": "Россия"}
 
 
-def _in_first_viewport(page, selector: str) -> bool:
-    return bool(
-        page.evaluate(
-            """(selector) => {
-                const box = document.querySelector(selector).getBoundingClientRect();
-                return box.width > 0 && box.height > 0 && box.top >= 0 && box.left >= 0
-                    && box.bottom <= window.innerHeight && box.right <= window.innerWidth;
-            }""",
-            selector,
-        )
-    )
-
-
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("device", DEVICES)
 def test_sign_out_is_in_the_first_screenful(new_page, device, lang):
     page = new_page(device, lang)
     sign_in(page, f"+7999020{DEVICES.index(device)}{LANGS.index(lang)}01")
     assert page.evaluate("window.scrollY") == 0
-    assert _in_first_viewport(page, ".site-header .session button[type=submit]")
-    assert _in_first_viewport(page, "#signed-in-as")
+    assert in_view(page, ".site-header .session button[type=submit]", wholly=True)
+    assert in_view(page, "#signed-in-as", wholly=True)
     header = page.locator(".site-header").bounding_box()
     # One or two tidy lines: no taller than two touch targets and their gaps.
     assert header["height"] <= 2 * 48 + 32, header

@@ -1,4 +1,4 @@
-"""GET /dev/outbox/: the development outbox page (vouch.web.views.dev_outbox)."""
+"""GET /dev/outbox/: the development outbox page (vouch.web.views.development)."""
 
 from __future__ import annotations
 
