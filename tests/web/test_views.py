@@ -210,6 +210,7 @@ def test_after_the_last_attempt_the_code_is_dead(client, sms_outbox, settings):
 
     # Spent: what cannot work is switched off, and the way forward is offered.
     assert "it was entered wrong too many times" in page
+    assert "0 attempts left" not in page  # said once, by the page's own notice
     assert re.search(r'<input[^>]*name="code"[^>]*disabled', page)
     assert re.search(r'<button type="submit" class="primary" disabled>', page)
     response = client.post("/login/code/", {"code": right})

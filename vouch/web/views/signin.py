@@ -135,9 +135,13 @@ def login_code(request: HttpRequest) -> HttpResponse:
         return _sign_in(request, pending)
 
     usable = pending.usable
-    form = form_kept(
-        request, "code", CodeForm, code_length=pending.code_length, usable=usable
-    ) or CodeForm(code_length=pending.code_length, usable=usable)
+    kept = form_kept(request, "code", CodeForm, code_length=pending.code_length)
+    # A spent code's page says why itself: the refusal that spent it is not said twice.
+    form = (
+        kept
+        if kept is not None and usable
+        else CodeForm(code_length=pending.code_length, usable=usable)
+    )
     context = {
         "form": form,
         "resend_form": form_kept(request, "resend", ResendForm),
