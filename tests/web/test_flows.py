@@ -270,3 +270,29 @@ def test_the_consent_line_sits_under_the_phone_field_with_the_sites_links(client
     consent = re.search(r'<p class="consent"[^>]*>(.*?)</p>', page, re.S).group(1)
     assert 'href="https://example.com/terms"' in consent
     assert 'href="https://example.com/privacy"' in consent
+
+
+@pytest.mark.parametrize("raw", ["%00abc", "x" * 5000, "%ff%fe", "<script>", "AB%0D%0ACD"])
+def test_an_invite_address_that_holds_no_code_is_never_echoed(client, raw):
+    page = html(client.get(f"/login/?invite={raw}"))
+    said = re.search(r'<div class="messages" role="status">(.*?)</div>', page, re.S).group(1)
+    assert "This link holds no invite code." in said
+    assert "\x00" not in page and "<script>" not in page and "xxxxxxxxxx" not in said
+    assert "vouch_invite" not in client.session
+
+
+def test_odd_codes_are_refused_on_the_form(client, sms_outbox):
+    page_ask(client, LOCAL_PHONE)
+    for raw in ("\x00", "1" * 5000, "١٢٣٤٥٦"):
+        answer = client.post("/login/code/", {"code": raw})
+        assert answer.url == "/login/code/"
+        assert error_text(followed(client, answer), "code")
+    assert Challenge.objects.get(phone=PHONE).attempts == 0
+
+
+def test_a_sign_in_kept_by_an_older_release_starts_again(client):
+    session = client.session
+    session["vouch_login"] = {"phone": PHONE, "channel": "sms", "resend_at": 0}
+    session.save()
+    assert client.get("/login/code/").url == "/login/"
+    assert client.get("/login/").status_code == 200

@@ -41,11 +41,15 @@ def invite_from_link(request: HttpRequest, raw_code: str) -> None:
         messages.warning(request, invite_outcome_message(Throttled.code))
     else:
         if inviter is None:
-            messages.warning(
-                request,
+            # Named back only when it is written like a code: the address is anyone's to write.
+            code = normalize_invite_code(raw_code)
+            said = (
                 _("There is no invite code %(code)s. Check the link, or sign in without it.")
-                % {"code": raw_code[:16]},
+                % {"code": code}
+                if code
+                else _("This link holds no invite code. Check the link, or sign in without it.")
             )
+            messages.warning(request, said)
     if inviter is None:
         request.session.pop(PENDING_INVITE, None)
     else:
