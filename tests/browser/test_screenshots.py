@@ -1,10 +1,10 @@
 """
 Screenshots of every page, in English and Russian, at phone (390 px) and desktop (1366 px)
 width: docs/screenshots/<page>-<lang>-<phone|desktop>.png, with the states people meet: an
-invite link's promise, a spent code, a page that is not there, the dark scheme. The phones, the invite code, the
-site's address and the clock are fixed, so a new run differs from the last only where the
-pages changed (and in the dates, which are today's). At phone width no page may scroll
-sideways.
+invite link's promise, a spent code, a page that is not there, the dark scheme. The phones, the
+invite code, the site's address and the clock are fixed, so a new run differs from the last
+only where the pages changed (and in the dates, which are today's). At phone width no page may
+scroll sideways.
 """
 
 from __future__ import annotations

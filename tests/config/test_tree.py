@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,8 +12,10 @@ MARKER = re.compile(r"^(<{7} |={7}$|>{7} )", re.M)
 
 
 def test_no_file_holds_merge_conflict_markers():
+    git = shutil.which("git")
+    assert git, "git is needed to list the tree"
     listed = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+        [git, "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     marked = []
     for name in listed:

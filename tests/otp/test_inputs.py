@@ -32,13 +32,22 @@ AUTHENTICATE = "/api/users/authenticate/"
 
 @pytest.mark.parametrize(
     ("typed", "digits"),
-    [("123456", "123456"), (" 123-456 ", "123456"), ("12 34", "1234"), ("1" * 10, "1" * 10)],
+    [
+        ("123456", "123456"),
+        (" 123-456 ", "123456"),
+        ("12 34", "1234"),
+        ("1" * 10, "1" * 10),
+        ("١٢٣-٤٥٦", "123456"),  # Arabic-Indic digits, as some keyboards type them
+        ("１２３４５６", "123456"),  # full-width digits
+    ],
 )
 def test_a_code_is_its_digits_without_spaces_and_dashes(typed, digits):
     assert code_normalize(typed) == digits
 
 
-@pytest.mark.parametrize("typed", ["", "123", "12ab56", "1" * 11, "12.34", "----"])
+@pytest.mark.parametrize(
+    "typed", ["", "123", "12ab56", "1" * 11, "12.34", "----", "²³⁴⁵⁶⁷", "\x00" * 6]
+)
 def test_a_code_that_cannot_be_one_is_malformed(typed):
     with pytest.raises(CodeMalformed) as refused:
         code_normalize(typed)

@@ -283,11 +283,17 @@ def test_an_invite_address_that_holds_no_code_is_never_echoed(client, raw):
 
 def test_odd_codes_are_refused_on_the_form(client, sms_outbox):
     page_ask(client, LOCAL_PHONE)
-    for raw in ("\x00", "1" * 5000, "١٢٣٤٥٦"):
+    for raw in ("\x00", "1" * 5000, "12a456", "²³⁴⁵⁶⁷"):
         answer = client.post("/login/code/", {"code": raw})
         assert answer.url == "/login/code/"
         assert error_text(followed(client, answer), "code")
     assert Challenge.objects.get(phone=PHONE).attempts == 0
+
+
+def test_a_code_typed_in_another_scripts_digits_signs_in(client, sms_outbox):
+    page_ask(client, LOCAL_PHONE)
+    arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in last_code())
+    assert client.post("/login/code/", {"code": arabic_indic}).url == "/profile/"
 
 
 def test_a_sign_in_kept_by_an_older_release_starts_again(client):

@@ -6,6 +6,7 @@ The rules of the sign-in's input, in one place: the services apply them, and bot
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from vouch.otp.app_settings import otp_settings
 from vouch.otp.errors import ChannelSwitchedOff, ChannelUnknown, CodeMalformed, EmailRequired
@@ -17,11 +18,14 @@ _CODE_SEPARATORS = re.compile(r"[\s-]")
 
 
 def code_normalize(raw: str) -> str:
-    """Return the digits of a typed code (spaces and dashes dropped), or raise CodeMalformed."""
+    """
+    Return the digits of a typed code (spaces and dashes dropped) in ASCII, whatever script a
+    keyboard typed them in ("١٢٣٤٥٦" is 123456), or raise CodeMalformed.
+    """
     digits = _CODE_SEPARATORS.sub("", raw)
-    if not digits.isdigit() or not CODE_MIN_DIGITS <= len(digits) <= CODE_MAX_DIGITS:
+    if not digits.isdecimal() or not CODE_MIN_DIGITS <= len(digits) <= CODE_MAX_DIGITS:
         raise CodeMalformed()
-    return digits
+    return "".join(str(unicodedata.decimal(digit)) for digit in digits)
 
 
 def channel_resolve(channel: str | None) -> str:
