@@ -38,7 +38,7 @@ AUTHENTICATE = "/api/users/authenticate/"
         ("12 34", "1234"),
         ("1" * 10, "1" * 10),
         ("١٢٣-٤٥٦", "123456"),  # Arabic-Indic digits, as some keyboards type them
-        ("１２３４５６", "123456"),  # full-width digits
+        ("\uff11\uff12\uff13\uff14\uff15\uff16", "123456"),  # full-width digits
     ],
 )
 def test_a_code_is_its_digits_without_spaces_and_dashes(typed, digits):
