@@ -18,6 +18,8 @@ from django.contrib.sessions.backends.base import SessionBase
 
 from vouch.core import clock
 from vouch.core.errors import ApplicationError, Throttled
+from vouch.core.phones import format_phone
+from vouch.otp.app_settings import otp_settings
 from vouch.otp.errors import AttemptsExceeded, CodeExpired, InvalidCode, NoActiveCode
 from vouch.otp.inputs import email_key
 from vouch.otp.models import Channel
@@ -92,15 +94,22 @@ class PendingSignIn:
         """Whole seconds until a new code may be asked for, rounded up (never early)."""
         return max(0, math.ceil(self.resend_at - _now()))
 
-    def is_for(self, *, phone: str, channel: str, email: str) -> bool:
-        """Whether a request for a code names this same number, channel and address."""
+    def takes_back(self, *, phone: str, channel: str | None, email: str) -> bool:
+        """
+        Whether a request for a code comes back to this one rather than sending another: the
+        same number, channel (None: the default one) and address, while this code still
+        works or a new one cannot be sent yet.
+        """
+        channel = channel or otp_settings.DEFAULT_CHANNEL
         if (phone, channel) != (self.phone, self.channel):
             return False
-        return channel != Channel.EMAIL or email_key(email) == email_key(self.email)
-
-    def worth_returning_to(self) -> bool:
-        """A request for the same number comes back here: to a usable code, or to the wait."""
+        if channel == Channel.EMAIL and email_key(email) != email_key(self.email):
+            return False
         return self.usable or self.resend_wait > 0
+
+    def as_initial(self) -> dict[str, str]:
+        """The first page's fields as this sign-in filled them: "use another number" keeps it."""
+        return {"phone": format_phone(self.phone), "channel": self.channel, "email": self.email}
 
     # --- transitions -------------------------------------------------------------------
 
@@ -110,10 +119,10 @@ class PendingSignIn:
             self.spent = error.code
         elif isinstance(error, InvalidCode) and int(error.extra.get("attempts_left", 1)) <= 0:
             self.spent = AttemptsExceeded.code
-        if isinstance(error, Throttled):
-            self.resend_at = max(self.resend_at, _now() + error.retry_after)
+        self.resend_refused(error)
 
     def resend_refused(self, error: ApplicationError) -> None:
+        """A limit that refused names its wait: no new code is offered before it has passed."""
         if isinstance(error, Throttled):
             self.resend_at = max(self.resend_at, _now() + error.retry_after)
 

@@ -19,10 +19,9 @@ from vouch.accounts.backends import ONE_TIME_CODE_BACKEND
 from vouch.accounts.services import user_signed_out
 from vouch.core.codes import normalize_invite_code
 from vouch.core.errors import ApplicationError
-from vouch.core.phones import format_phone, mask_phone
+from vouch.core.phones import mask_phone
 from vouch.core.requests import origin_of
-from vouch.otp.app_settings import otp_settings
-from vouch.otp.services import challenge_request, sign_in_with_code
+from vouch.otp.services import CodeRequested, challenge_request, sign_in_with_code
 from vouch.web.code_step import PendingSignIn
 from vouch.web.errors import form_error_add, wait_text
 from vouch.web.form_state import form_keep, form_kept
@@ -67,19 +66,7 @@ def login_phone(request: HttpRequest) -> HttpResponse:
     invite_code = request.session.get(PENDING_INVITE, "")
     pending = PendingSignIn.load(request.session)
     form = form_kept(request, "phone", PhoneForm) or PhoneForm(
-        initial={
-            "invite_code": invite_code,
-            # "Use another number" comes back here with the number still in the field.
-            **(
-                {
-                    "phone": format_phone(pending.phone),
-                    "channel": pending.channel,
-                    "email": pending.email,
-                }
-                if pending
-                else {}
-            ),
-        }
+        initial={"invite_code": invite_code, **(pending.as_initial() if pending else {})}
     )
     context = {"form": form, "invite": invite_notice(invite_code)}
     return render(request, "web/login.html", context)
@@ -96,21 +83,15 @@ def _ask_for_code(request: HttpRequest) -> HttpResponse:
     invite_code = data["invite_code"] or request.session.get(PENDING_INVITE, "")
     pending = PendingSignIn.load(request.session)
     channel = form.channel_named()
-    if pending is not None and pending.worth_returning_to():
-        resolved = channel or otp_settings.DEFAULT_CHANNEL
-        if pending.is_for(phone=data["phone"], channel=resolved, email=email):
-            # The code already sent still works (or a new one cannot be sent yet): back to it.
-            if pending.usable:
-                messages.info(request, _("The code we sent is still valid: enter it here."))
-            return redirect("web:login-code")
+    if pending is not None and pending.takes_back(
+        phone=data["phone"], channel=channel, email=email
+    ):
+        if pending.usable:
+            messages.info(request, _("The code we sent is still valid: enter it here."))
+        return redirect("web:login-code")
     try:
-        sent = challenge_request(
-            phone=data["phone"],
-            channel=channel,
-            email=email,
-            invite_code=invite_code,
-            origin=origin_of(request),
-            language=translation.get_language() or "",
+        sent = _send_code(
+            request, phone=data["phone"], channel=channel, email=email, invite_code=invite_code
         )
     except ApplicationError as error:
         form_error_add(form, error, field="phone")
@@ -118,6 +99,20 @@ def _ask_for_code(request: HttpRequest) -> HttpResponse:
         return redirect("web:login")
     PendingSignIn.started(sent, email=email, invite_code=invite_code).save(request.session)
     return redirect("web:login-code")
+
+
+def _send_code(
+    request: HttpRequest, *, phone: str, channel: str | None, email: str, invite_code: str
+) -> CodeRequested:
+    """Send a code, in the page's language; the services' refusals reach the caller."""
+    return challenge_request(
+        phone=phone,
+        channel=channel,
+        email=email,
+        invite_code=invite_code,
+        origin=origin_of(request),
+        language=translation.get_language() or "",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -185,13 +180,12 @@ def _resend(request: HttpRequest, pending: PendingSignIn) -> HttpResponse:
     form = ResendForm(request.POST)
     form.is_valid()
     try:
-        sent = challenge_request(
+        sent = _send_code(
+            request,
             phone=pending.phone,
             channel=pending.channel,
             email=pending.email,
             invite_code=pending.invite_code,
-            origin=origin_of(request),
-            language=translation.get_language() or "",
         )
     except ApplicationError as error:
         pending.resend_refused(error)
