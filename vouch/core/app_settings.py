@@ -52,6 +52,10 @@ class CoreSettings(AppSettings):
         }
         return {name: str(url) for name, url in links.items() if url}
 
+    def site(self) -> dict[str, Any]:
+        """The site as every page's frame shows it: `name`, `logo_url` and `links`."""
+        return {"name": self.SITE_NAME, "logo_url": self.SITE_LOGO_URL, "links": self.SITE_LINKS}
+
     @property
     def PHONE_DEFAULT_REGION(self) -> str:
         """The region of numbers written without a country code (`PHONE_DEFAULT_REGION`)."""

@@ -41,11 +41,7 @@ def error_page_context(request: HttpRequest) -> dict[str, Any]:
     no context processor runs: nothing reads the session or the user, nothing queries.
     """
     return {
-        "site": {
-            "name": core_settings.SITE_NAME,
-            "logo_url": core_settings.SITE_LOGO_URL,
-            "links": core_settings.SITE_LINKS,
-        },
+        "site": core_settings.site(),
         "csrf_token": get_token(request),
     }
 

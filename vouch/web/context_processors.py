@@ -16,11 +16,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
     signed_in = user is not None and user.is_authenticated
     phone = str(user.phone) if signed_in else ""  # type: ignore[union-attr]
     return {
-        "site": {
-            "name": core_settings.SITE_NAME,
-            "logo_url": core_settings.SITE_LOGO_URL,
-            "links": core_settings.SITE_LINKS,
-        },
+        "site": core_settings.site(),
         # Masked as in the logs: the header is on every page, screenshots and shoulders included.
         "signed_in_phone": mask_phone(phone) if phone else "",
     }
