@@ -14,6 +14,7 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from config import urls
 from tests.browser.conftest import DEVICES
 from tests.browser.helpers import LANGS, axe_run, format_violations, html_lang, t
 from vouch.core.errors import Throttled
@@ -40,9 +41,8 @@ urlpatterns = [
     path("test-errors/429/", refuse),
     path("", include("config.urls")),
 ]
-handler403 = "vouch.web.error_views.permission_denied"
-handler404 = "vouch.web.error_views.page_not_found"
-handler500 = "vouch.core.outages.server_error"
+# The project's own handlers: Django reads them from the URLconf in use.
+handler403, handler404, handler500 = urls.handler403, urls.handler404, urls.handler500
 
 
 @pytest.fixture

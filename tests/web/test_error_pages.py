@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import include, path, reverse
 from django.utils import translation
 
+from config import urls
 from vouch.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -44,9 +45,8 @@ urlpatterns = [
     path("outage/", raise_outage),
     path("", include("config.urls")),
 ]
-handler403 = "vouch.web.error_views.permission_denied"
-handler404 = "vouch.web.error_views.page_not_found"
-handler500 = "vouch.core.outages.server_error"
+# The project's own handlers: Django reads them from the URLconf in use.
+handler403, handler404, handler500 = urls.handler403, urls.handler404, urls.handler500
 
 
 @pytest.fixture(autouse=True)
