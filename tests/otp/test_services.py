@@ -4,6 +4,8 @@ import dataclasses
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 import vouch.delivery
 from tests.concurrency import run_concurrently
@@ -565,3 +567,27 @@ def test_concurrent_requests_for_one_phone_pass_the_cooldown_once():
     assert all(isinstance(r, Throttled) for r in others), others
     assert len(vouch.delivery.outbox) == 1
     assert Challenge.objects.filter(phone=phone).count() == 1
+
+
+def test_a_worker_backend_costs_step_one_no_read_back(settings):
+    """
+    With a worker backend the message is sent later, so step 1 does not read the challenge
+    back to learn an outcome there cannot be yet; the immediate backend still does.
+    """
+    challenge_request(phone=new_phone())  # warm: the first request loads what it caches
+    with CaptureQueriesContext(connection) as immediate:
+        challenge_request(phone=new_phone())
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    with CaptureQueriesContext(connection) as queued:
+        challenge_request(phone=new_phone())
+
+    def reads_back(captured: CaptureQueriesContext) -> bool:
+        return any(
+            q["sql"].startswith("SELECT")
+            and '"delivery_status"' in q["sql"].split("FROM")[0]
+            and "otp_challenge" in q["sql"]
+            for q in captured.captured_queries
+        )
+
+    assert reads_back(immediate)
+    assert not reads_back(queued)

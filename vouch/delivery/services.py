@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
 
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_email, mask_phone_for_log
@@ -76,6 +77,15 @@ def message_create(
         created_at=now,
         updated_at=now,
     )
+
+
+def delivery_runs_in_request() -> bool:
+    """
+    Whether queuing a message sends it at once, in the request (the immediate task backend),
+    so that its outcome is known when the request's transaction has committed; a worker
+    backend sends it later.
+    """
+    return isinstance(deliver_message.get_backend(), ImmediateBackend)
 
 
 def message_enqueue(*, message: Message, run_after_seconds: int = 0) -> None:

@@ -30,7 +30,7 @@ from vouch.core.requests import NO_ORIGIN, Origin
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.delivery.models import Message
 from vouch.delivery.models import Status as MessageStatus
-from vouch.delivery.services import message_create, message_enqueue
+from vouch.delivery.services import delivery_runs_in_request, message_create, message_enqueue
 from vouch.otp import policies
 from vouch.otp.app_settings import otp_settings
 from vouch.otp.errors import (
@@ -149,10 +149,11 @@ def challenge_request(
     except Exception:
         policies.send_refund(phone=phone, ip=origin.ip, email=limited_email, budget=True)
         raise
-    if challenge.delivery_status == DeliveryStatus.PENDING:
+    if challenge.delivery_status == DeliveryStatus.PENDING and delivery_runs_in_request():
         # With the immediate task backend the message has been sent (or has failed) by now;
         # `challenge_delivery_update` recorded the outcome on the challenge as it happened
-        # (challenge unusable, quota refunded, audit), and the caller learns it here.
+        # (challenge unusable, quota refunded, audit), and the caller learns it here. A worker
+        # backend has not sent it yet: nothing to read back.
         challenge.refresh_from_db(fields=["delivery_status"])
         if challenge.delivery_status == DeliveryStatus.FAILED:
             raise DeliveryFailed()
