@@ -218,6 +218,9 @@ OTP_VERIFIES_PER_IP_HOUR = env.int("OTP_VERIFIES_PER_IP_HOUR", default=100)
 # one host or home is usually given); IPv4 addresses count one by one.
 OTP_IPV6_PREFIX = env.int("OTP_IPV6_PREFIX", default=64)
 OTP_ALLOWED_REGIONS = [r.strip().upper() for r in env.list("OTP_ALLOWED_REGIONS", default=[])]
+# A worker claims DELIVERY_BATCH due messages at once and sends DELIVERY_CONCURRENCY at a time.
+DELIVERY_BATCH = env.int("DELIVERY_BATCH", default=32)
+DELIVERY_CONCURRENCY = env.int("DELIVERY_CONCURRENCY", default=32)
 # What `manage.py prune` keeps (days): challenges (never less than the conversion report's 30
 # days; never one that can still be used).
 OTP_CHALLENGE_RETENTION_DAYS = env.int("OTP_CHALLENGE_RETENTION_DAYS", default=31)
@@ -263,6 +266,9 @@ SMS_RETRY_BACKOFF = env.int("SMS_RETRY_BACKOFF", default=30)
 SMS_CALLBACK_SECRET = env.str("SMS_CALLBACK_SECRET", default="")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "sent_sms"))
 SMS_ALLOW_DEV_BACKEND = env.bool("SMS_ALLOW_DEV_BACKEND", default=False)
+# A worker claims DELIVERY_BATCH due messages at once and sends DELIVERY_CONCURRENCY at a time.
+DELIVERY_BATCH = env.int("DELIVERY_BATCH", default=32)
+DELIVERY_CONCURRENCY = env.int("DELIVERY_CONCURRENCY", default=32)
 # What `manage.py prune` keeps (days): sent and failed messages (never a queued one).
 DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
 # The SMS providers, one group each (delivery_settings.<alias>).

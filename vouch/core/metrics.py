@@ -64,6 +64,14 @@ provider_send_duration = Histogram(
     ["provider", "outcome"],
     buckets=LATENCY_BUCKETS,
 )
+# Request to provider: from a tenth of a second (a worker keeping up) to a minute (far behind).
+LAG_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
+delivery_lag = Histogram(
+    "vouch_delivery_lag_seconds",
+    "Time from a message's creation to its hand-over to the provider that took it, by channel.",
+    ["channel"],
+    buckets=LAG_BUCKETS,
+)
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"
@@ -83,6 +91,11 @@ def provider_send_observe(*, provider: str, outcome: str, seconds: float) -> Non
     provider_send_duration.labels(provider=provider, outcome=outcome).observe(seconds)
     if outcome != "sent":
         provider_errors.labels(provider=provider, outcome=outcome).inc()
+
+
+def delivery_lag_observe(*, channel: str, seconds: float) -> None:
+    """Record how long a message waited, from its creation, before a provider took it."""
+    delivery_lag.labels(channel=channel).observe(max(0.0, seconds))
 
 
 class _FilesOf:

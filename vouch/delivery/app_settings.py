@@ -161,6 +161,16 @@ class DeliverySettings(AppSettings):
         return int(self._setting("SMS_RETRY_BACKOFF", 30))
 
     @property
+    def BATCH(self) -> int:
+        """Messages a worker claims and sends together; 1: one per task (`DELIVERY_BATCH`)."""
+        return int(self._setting("DELIVERY_BATCH", 32))
+
+    @property
+    def CONCURRENCY(self) -> int:
+        """Sends a worker keeps in flight at once (`DELIVERY_CONCURRENCY`)."""
+        return int(self._setting("DELIVERY_CONCURRENCY", 32))
+
+    @property
     def SMS_CALLBACK_SECRET(self) -> str:
         """Secret part of the status-callback URLs; empty: refused (`SMS_CALLBACK_SECRET`)."""
         return str(self._setting("SMS_CALLBACK_SECRET", ""))

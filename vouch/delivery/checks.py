@@ -47,3 +47,33 @@ def check_email_host(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             id="vouch.W003",
         )
     ]
+
+
+@register()
+def check_delivery_batch(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A worker needs at least one message per batch and one send in flight."""
+    errors: list[CheckMessage] = []
+    for name, value in (
+        ("DELIVERY_BATCH", delivery_settings.BATCH),
+        ("DELIVERY_CONCURRENCY", delivery_settings.CONCURRENCY),
+    ):
+        if value < 1:
+            errors.append(
+                Error(
+                    f"{name} is {value}; it must be 1 or more.",
+                    hint="DELIVERY_BATCH=1 and DELIVERY_CONCURRENCY=1 send one message per "
+                    "task, one at a time.",
+                    id="vouch.E003",
+                )
+            )
+    if not errors and delivery_settings.CONCURRENCY > delivery_settings.BATCH:
+        errors.append(
+            Warning(
+                f"DELIVERY_CONCURRENCY ({delivery_settings.CONCURRENCY}) is above "
+                f"DELIVERY_BATCH ({delivery_settings.BATCH}): a batch never keeps more than "
+                "its own messages in flight.",
+                hint="Raise DELIVERY_BATCH to at least DELIVERY_CONCURRENCY.",
+                id="vouch.W004",
+            )
+        )
+    return errors

@@ -59,6 +59,12 @@ class Message(models.Model):
             models.Index(
                 fields=["provider", "provider_message_id"], name="message_provider_id_idx"
             ),
+            # What a worker's batch looks for: the few queued rows among every kept one.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(status="queued"),
+                name="message_queued_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,13 +3,23 @@ The outbox: a message is stored, handed to the task queue once the transaction c
 sent by `message_deliver` through the backends its route names, in order, until one takes
 it. Temporary failures move on to the next backend, and with a worker backend the whole
 route is retried later with backoff; a permanent failure or exhausted retries end it.
+
+A worker does not send one message per task: the task that finds its own message still queued
+also claims up to DELIVERY_BATCH - 1 other due messages in one statement and sends them with
+DELIVERY_CONCURRENCY in flight at once; the tasks of those messages then find them claimed or
+done and end after one statement.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import queue
 import smtplib
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import connection as db_connection
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django_tasks import task
@@ -125,6 +135,47 @@ def _claim(message_id: int) -> Message | None:
     return next(iter(claimed), None)
 
 
+def _claim_due(*, limit: int, exclude: int, lease_seconds: int) -> list[Message]:
+    """
+    Take up to `limit` other due messages (queued, not claimed or their claim ran out), oldest
+    first, in one statement. On PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED, so
+    two workers claiming at once get different rows instead of waiting for each other; SQLite
+    runs one writer at a time, so its UPDATE is atomic as it stands. The outer WHERE repeats
+    the conditions: a row is only ever taken while it is due.
+    """
+    now = clock.now()
+    ops = db_connection.ops
+    table = ops.quote_name(Message._meta.db_table)
+    locked, updated, status, pk, created = (
+        ops.quote_name(name)
+        for name in ("locked_until", "updated_at", "status", "id", "created_at")
+    )
+    skip_locked = (
+        " FOR UPDATE SKIP LOCKED"
+        if db_connection.features.has_select_for_update_skip_locked
+        else ""
+    )
+    due = f"{status} = %s AND ({locked} IS NULL OR {locked} <= %s)"
+    at = ops.adapt_datetimefield_value(now)
+    claimed = Message.objects.raw(
+        f"UPDATE {table} SET {locked} = %s, {updated} = %s "  # noqa: S608
+        f"WHERE {pk} IN (SELECT {pk} FROM {table} WHERE {due} AND {pk} <> %s "
+        f"ORDER BY {created}, {pk} LIMIT %s{skip_locked}) AND {due} "
+        f"RETURNING *",
+        [
+            ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)),
+            at,
+            Status.QUEUED,
+            at,
+            exclude,
+            limit,
+            Status.QUEUED,
+            at,
+        ],
+    )
+    return sorted(claimed, key=lambda message: (message.created_at, message.pk))
+
+
 def _smtp_refused_for_good(exc: Exception) -> bool:
     """A 5xx SMTP reply is final; 4xx (greylisting, busy) and lost connections are not."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -202,7 +253,7 @@ def _status_record(
     # The message, its attempt and what listeners derive from them (the challenge, the audit
     # trail) change together or not at all: a worker killed in between must not leave them
     # disagreeing.
-    with transaction.atomic():
+    with _database_turn(), transaction.atomic():
         if attempt is not None:
             attempt.save()
         Message.objects.filter(pk=message.pk).update(**changes)
@@ -219,12 +270,79 @@ def _providers(message: Message) -> tuple[str, ...]:
 
 def message_deliver(*, message_id: int) -> str:
     """
-    Send one queued message (the task's body). Return its status afterwards. Idempotent: a
-    message already sent, failed, or being sent by another worker is left alone.
+    Send one queued message (the task's body), and with a worker backend a batch of other due
+    messages with it. Return the message's status afterwards. Idempotent: a message already
+    sent, failed, or being sent by another worker is left alone, in one statement.
     """
     message = _claim(message_id)
     if message is None:
         return "skipped"
+    batch, concurrency = _batch_shape()
+    if batch <= 1:
+        return _deliver_claimed(message)
+    waves = math.ceil(batch / concurrency)
+    others = _claim_due(limit=batch - 1, exclude=message.pk, lease_seconds=CLAIM_SECONDS * waves)
+    if not others:
+        return _deliver_claimed(message)
+    return _deliver_together([message, *others], concurrency)[0]
+
+
+def _batch_shape() -> tuple[int, int]:
+    """
+    (batch, concurrency). A request that sends its own code (the immediate task backend)
+    sends only that one: it reads the outcome back, and must not send other requests' codes.
+    """
+    if delivery_runs_in_request():
+        return 1, 1
+    batch = max(1, delivery_settings.BATCH)
+    return batch, max(1, min(delivery_settings.CONCURRENCY, batch))
+
+
+# SQLite takes one writer at a time, and in shared-cache mode (the test database) a second
+# connection's write fails at once rather than waiting: the sending threads take turns at the
+# database there, and only there. PostgreSQL lets them write side by side.
+_sqlite_turns = threading.RLock()
+
+
+def _database_turn() -> threading.RLock | nullcontext[None]:
+    return _sqlite_turns if db_connection.vendor == "sqlite" else nullcontext()
+
+
+def _deliver_together(messages: list[Message], concurrency: int) -> list[str]:
+    """
+    Send claimed messages with up to `concurrency` in flight; return their statuses in order.
+    Each thread works through a shared queue, with its own database connection (Django's are
+    per thread), and closes that connection when the queue is empty.
+    """
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(messages)):
+        todo.put(index)
+    statuses = ["skipped"] * len(messages)
+
+    def work_through() -> None:
+        try:
+            while True:
+                try:
+                    index = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    statuses[index] = _deliver_claimed(messages[index])
+                except Exception:
+                    # Left claimed: requeue_messages queues it again once the claim runs out.
+                    logger.exception("Delivery of message %s failed", messages[index].pk)
+        finally:
+            connections.close_all()
+
+    threads = min(concurrency, len(messages))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="delivery") as pool:
+        for future in [pool.submit(work_through) for _ in range(threads)]:
+            future.result()
+    return statuses
+
+
+def _deliver_claimed(message: Message) -> str:
+    """Send a message this worker has claimed, through its route; return its status."""
     if message.expires_at is not None and message.expires_at <= clock.now():
         _finish(message, Status.FAILED, provider=message.provider, error="expired before sending")
         return Status.FAILED
@@ -244,15 +362,16 @@ def message_deliver(*, message_id: int) -> str:
                 provider=provider, outcome=str(outcome), seconds=elapsed_ns / 1e9
             )
             last_error = f"{provider}: {error}"[:300]
-            DeliveryAttempt.objects.create(
-                message=message,
-                provider=provider,
-                outcome=outcome,
-                error=str(error)[:300],
-                started_at=started,
-                duration_ms=elapsed_ns // 1_000_000,
-            )
-            Message.objects.filter(pk=message.pk).update(attempts=message.attempts + 1)
+            with _database_turn():
+                DeliveryAttempt.objects.create(
+                    message=message,
+                    provider=provider,
+                    outcome=outcome,
+                    error=str(error)[:300],
+                    started_at=started,
+                    duration_ms=elapsed_ns // 1_000_000,
+                )
+                Message.objects.filter(pk=message.pk).update(attempts=message.attempts + 1)
             message.attempts += 1
             logger.warning("Delivery to %s by %s failed: %s", _masked(message), provider, error)
             if not error.temporary:
@@ -262,6 +381,9 @@ def message_deliver(*, message_id: int) -> str:
         elapsed_ns = time.perf_counter_ns() - start_ns
         metrics.provider_send_observe(
             provider=provider, outcome=str(DeliveryAttempt.Outcome.SENT), seconds=elapsed_ns / 1e9
+        )
+        metrics.delivery_lag_observe(
+            channel=message.channel, seconds=(started - message.created_at).total_seconds()
         )
         provider_id = sms.provider_message_id if sms else ""
         attempt = DeliveryAttempt(
@@ -290,7 +412,8 @@ def message_deliver(*, message_id: int) -> str:
         )
         logger.info("Message %s sent to %s by %s", message.pk, _masked(message), provider)
         return Status.SENT
-    return _retry_or_fail(message, last_error)
+    with _database_turn():
+        return _retry_or_fail(message, last_error)
 
 
 @task()
