@@ -4,10 +4,10 @@ sent by `message_deliver` through the backends its route names, in order, until 
 it. Temporary failures move on to the next backend, and with a worker backend the whole
 route is retried later with backoff; a permanent failure or exhausted retries end it.
 
-A worker does not send one message per task: the task that finds its own message still queued
-also claims up to DELIVERY_BATCH - 1 other due messages in one statement and sends them with
-DELIVERY_CONCURRENCY in flight at once; the tasks of those messages then find them claimed or
-done and end after one statement.
+A worker does not send one message per task: each task claims, in one statement, its own
+message if still due and other due messages, DELIVERY_BATCH in all, and sends them with
+DELIVERY_CONCURRENCY in flight at once; a task with nothing left to send ends after that one
+statement.
 """
 
 from __future__ import annotations
@@ -135,13 +135,14 @@ def _claim(message_id: int) -> Message | None:
     return next(iter(claimed), None)
 
 
-def _claim_due(*, limit: int, exclude: int, lease_seconds: int) -> list[Message]:
+def _claim_batch(*, message_id: int, limit: int, lease_seconds: int) -> list[Message]:
     """
-    Take up to `limit` other due messages (queued, not claimed or their claim ran out), oldest
-    first, in one statement. On PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED, so
-    two workers claiming at once get different rows instead of waiting for each other; SQLite
-    runs one writer at a time, so its UPDATE is atomic as it stands. The outer WHERE repeats
-    the conditions: a row is only ever taken while it is due.
+    Take the message `message_id` if it is due, and other due messages (queued, not claimed or
+    their claim ran out), oldest first, up to `limit` in all, in one statement. On PostgreSQL
+    the rows are chosen with FOR UPDATE SKIP LOCKED, so two workers claiming at once get
+    different rows instead of waiting for each other; SQLite runs one writer at a time, so its
+    UPDATE is atomic as it stands. The outer WHERE repeats the conditions: a row is only ever
+    taken while it is due.
     """
     now = clock.now()
     ops = db_connection.ops
@@ -159,21 +160,22 @@ def _claim_due(*, limit: int, exclude: int, lease_seconds: int) -> list[Message]
     at = ops.adapt_datetimefield_value(now)
     claimed = Message.objects.raw(
         f"UPDATE {table} SET {locked} = %s, {updated} = %s "  # noqa: S608
-        f"WHERE {pk} IN (SELECT {pk} FROM {table} WHERE {due} AND {pk} <> %s "
-        f"ORDER BY {created}, {pk} LIMIT %s{skip_locked}) AND {due} "
+        f"WHERE {pk} IN (SELECT {pk} FROM {table} WHERE {due} "
+        f"ORDER BY CASE WHEN {pk} = %s THEN 0 ELSE 1 END, {created}, {pk} "
+        f"LIMIT %s{skip_locked}) AND {due} "
         f"RETURNING *",
         [
             ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)),
             at,
             Status.QUEUED,
             at,
-            exclude,
+            message_id,
             limit,
             Status.QUEUED,
             at,
         ],
     )
-    return sorted(claimed, key=lambda message: (message.created_at, message.pk))
+    return sorted(claimed, key=lambda message: (message.pk != message_id, message.created_at))
 
 
 def _smtp_refused_for_good(exc: Exception) -> bool:
@@ -270,21 +272,25 @@ def _providers(message: Message) -> tuple[str, ...]:
 
 def message_deliver(*, message_id: int) -> str:
     """
-    Send one queued message (the task's body), and with a worker backend a batch of other due
-    messages with it. Return the message's status afterwards. Idempotent: a message already
-    sent, failed, or being sent by another worker is left alone, in one statement.
+    Send one queued message (the task's body); return its status afterwards, or "skipped" if
+    it was already sent, failed, or being sent by another worker. With a worker backend the
+    task also takes a batch of other due messages and sends them together, even when its own
+    message has gone out with an earlier batch: the tasks then never wait behind each other's
+    messages. Either way, a task with nothing to send ends after one statement.
     """
-    message = _claim(message_id)
-    if message is None:
-        return "skipped"
     batch, concurrency = _batch_shape()
     if batch <= 1:
-        return _deliver_claimed(message)
-    waves = math.ceil(batch / concurrency)
-    others = _claim_due(limit=batch - 1, exclude=message.pk, lease_seconds=CLAIM_SECONDS * waves)
-    if not others:
-        return _deliver_claimed(message)
-    return _deliver_together([message, *others], concurrency)[0]
+        message = _claim(message_id)
+        return "skipped" if message is None else _deliver_claimed(message)
+    messages = _claim_batch(
+        message_id=message_id,
+        limit=batch,
+        lease_seconds=CLAIM_SECONDS * math.ceil(batch / concurrency),
+    )
+    if not messages:
+        return "skipped"
+    statuses = _deliver_together(messages, concurrency)
+    return statuses[0] if messages[0].pk == message_id else "skipped"
 
 
 def _batch_shape() -> tuple[int, int]:
@@ -314,6 +320,8 @@ def _deliver_together(messages: list[Message], concurrency: int) -> list[str]:
     Each thread works through a shared queue, with its own database connection (Django's are
     per thread), and closes that connection when the queue is empty.
     """
+    if len(messages) == 1 or concurrency == 1:
+        return [_deliver_claimed(message) for message in messages]
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(messages)):
         todo.put(index)
