@@ -988,6 +988,34 @@ SECTIONS: tuple[Section, ...] = (
                 ),
             ),
             Variable(
+                "DELIVERY_BATCH",
+                default=("`32`", "`32`"),
+                meaning=(
+                    (
+                        "With a worker: how many due messages one task claims and sends "
+                        "together (its own first); `1` sends one message per task."
+                    ),
+                    (
+                        "С воркером: сколько готовых к отправке сообщений берёт и отправляет "
+                        "одна задача (своё первым); `1` — одно сообщение на задачу."
+                    ),
+                ),
+            ),
+            Variable(
+                "DELIVERY_CONCURRENCY",
+                default=("`32`", "`32`"),
+                meaning=(
+                    (
+                        "With a worker: how many sends of a batch are in flight at once, each "
+                        "thread with its own database connection."
+                    ),
+                    (
+                        "С воркером: сколько отправок пакета идут одновременно; у каждого "
+                        "потока своё соединение с базой."
+                    ),
+                ),
+            ),
+            Variable(
                 "SMS_MAX_ROUNDS",
                 default=(
                     "`5`",

@@ -1,0 +1,161 @@
+"""
+A worker's batches (vouch.delivery.services.message_deliver with a worker task backend): one
+statement claims the task's own message and other due ones, and several are sent at once,
+each thread with its own database connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from prometheus_client import REGISTRY
+
+from vouch.delivery.backends.base import BaseSmsBackend
+from vouch.delivery.errors import DeliveryError
+from vouch.delivery.models import Message, Status
+from vouch.delivery.services import _claim_batch, message_create, message_deliver
+
+# Real commits: the sending threads have connections of their own and see only committed rows.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HERE = "tests.delivery.test_batches"
+sent: list[str] = []
+in_flight = {"now": 0, "most": 0}
+_lock = threading.Lock()
+
+
+class Slow(BaseSmsBackend):
+    """Takes a while to answer, and counts how many sends overlap."""
+
+    def send_messages(self, messages):
+        with _lock:
+            in_flight["now"] += 1
+            in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        time.sleep(0.05)
+        with _lock:
+            in_flight["now"] -= 1
+            sent.extend(message.to for message in messages)
+        return len(messages)
+
+
+class Down(BaseSmsBackend):
+    def send_messages(self, messages):
+        raise DeliveryError("503 from provider", temporary=True)
+
+
+@pytest.fixture(autouse=True)
+def _worker(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.SMS_ROUTES = f"*:{HERE}.Slow"
+    settings.DELIVERY_BATCH = 8
+    settings.DELIVERY_CONCURRENCY = 4
+    sent.clear()
+    in_flight.update(now=0, most=0)
+
+
+def _queued(n: int, **kwargs) -> list[Message]:
+    return [
+        message_create(channel="sms", destination=f"+7999000{i:04d}", body="code", **kwargs)
+        for i in range(n)
+    ]
+
+
+def test_a_task_sends_its_own_message_and_a_batch_of_others_at_once():
+    messages = _queued(6)
+    assert message_deliver(message_id=messages[3].pk) == Status.SENT
+    assert sorted(sent) == sorted(m.destination for m in messages)
+    assert in_flight["most"] > 1
+    assert set(Message.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+def test_a_message_sent_by_a_batch_is_not_sent_again_by_its_own_task():
+    messages = _queued(3)
+    message_deliver(message_id=messages[0].pk)
+    assert len(sent) == 3
+    assert message_deliver(message_id=messages[1].pk) == "skipped"
+    assert message_deliver(message_id=messages[2].pk) == "skipped"
+    assert len(sent) == 3
+
+
+def test_a_batch_claims_only_due_unleased_queued_messages(clock):
+    due, leased, done, later = _queued(4)
+    Message.objects.filter(pk=leased.pk).update(locked_until=clock() + timedelta(seconds=60))
+    Message.objects.filter(pk=done.pk).update(status=Status.SENT)
+    lapsed = _queued(1)[0]
+    Message.objects.filter(pk=lapsed.pk).update(locked_until=clock() - timedelta(seconds=1))
+    claimed = _claim_batch(message_id=later.pk, limit=10, lease_seconds=120)
+    assert [m.pk for m in claimed] == [later.pk, due.pk, lapsed.pk]
+    assert _claim_batch(message_id=due.pk, limit=10, lease_seconds=120) == []
+
+
+def test_a_batch_is_limited_to_delivery_batch(settings):
+    settings.DELIVERY_BATCH = 3
+    messages = _queued(5)
+    message_deliver(message_id=messages[4].pk)
+    assert len(sent) == 3
+    assert Message.objects.filter(status=Status.QUEUED).count() == 2
+
+
+def test_batch_1_and_concurrency_1_send_one_message_per_task(settings):
+    settings.DELIVERY_BATCH = 1
+    settings.DELIVERY_CONCURRENCY = 1
+    first, second = _queued(2)
+    assert message_deliver(message_id=first.pk) == Status.SENT
+    assert sent == [first.destination]
+    assert Message.objects.get(pk=second.pk).status == Status.QUEUED
+
+
+def test_failures_retries_and_expiry_still_apply_in_a_batch(settings, clock):
+    settings.SMS_ROUTES = f"+79990000000:{HERE}.Down;*:{HERE}.Slow"
+    down, fine = _queued(2)
+    expiring = _queued(1, expires_at=clock() + timedelta(seconds=5))[0]
+    clock.advance(seconds=6)
+    assert message_deliver(message_id=fine.pk) == Status.SENT
+    down.refresh_from_db()
+    expiring.refresh_from_db()
+    assert (down.status, down.rounds) == (Status.QUEUED, 1)  # retried later, with backoff
+    assert down.locked_until is not None
+    assert (expiring.status, expiring.error) == (Status.FAILED, "expired before sending")
+    assert sent == [fine.destination]
+
+
+def test_the_lag_from_creation_to_the_provider_is_observed():
+    def count() -> float:
+        return (
+            REGISTRY.get_sample_value("vouch_delivery_lag_seconds_count", {"channel": "sms"}) or 0
+        )
+
+    before = count()
+    messages = _queued(3)
+    message_deliver(message_id=messages[0].pk)
+    assert count() == before + 3
+
+
+@pytest.mark.postgres
+def test_two_workers_claiming_at_once_never_take_the_same_message():
+    messages = _queued(60)
+    taken: list[list[int]] = []
+    start = threading.Barrier(4)
+
+    def claim(message_id: int) -> None:
+        try:
+            start.wait()
+            for _ in range(5):
+                taken.append(
+                    [m.pk for m in _claim_batch(message_id=message_id, limit=4, lease_seconds=120)]
+                )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim, args=(m.pk,)) for m in messages[:4]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [pk for batch in taken for pk in batch]
+    assert len(every) == len(set(every))
+    assert len(every) == 60
