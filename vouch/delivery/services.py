@@ -158,11 +158,14 @@ def _claim_batch(*, message_id: int, limit: int, lease_seconds: int) -> list[Mes
     )
     due = f"{status} = %s AND ({locked} IS NULL OR {locked} <= %s)"
     at = ops.adapt_datetimefield_value(now)
+    # PostgreSQL may run an IN (...) subquery more than once, and with SKIP LOCKED each run can
+    # pick other rows: = ANY(ARRAY(...)) runs it exactly once.
+    within, closing = ("= ANY(ARRAY", ")") if skip_locked else ("IN ", "")
     claimed = Message.objects.raw(
         f"UPDATE {table} SET {locked} = %s, {updated} = %s "  # noqa: S608
-        f"WHERE {pk} IN (SELECT {pk} FROM {table} WHERE {due} "
+        f"WHERE {pk} {within}(SELECT {pk} FROM {table} WHERE {due} "
         f"ORDER BY CASE WHEN {pk} = %s THEN 0 ELSE 1 END, {created}, {pk} "
-        f"LIMIT %s{skip_locked}) AND {due} "
+        f"LIMIT %s{skip_locked}){closing} AND {due} "
         f"RETURNING *",
         [
             ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)),
