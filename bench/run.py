@@ -516,7 +516,7 @@ HEADER = (
     "| Vouch CPU ms/req (web / worker / PG / Redis) | floor CPU ms/req (web / PG) "
     "| queued at stop / s to empty | Vouch p50 ms | Vouch p99 ms "
     "| floor p50 / p99 ms | non-2xx Vouch / floor | SQL per request Vouch / floor "
-    "| Vouch worker RSS MB before → after |\n"
+    "| Vouch web worker RSS MB before → after |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
