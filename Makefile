@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test serve worker lint docs schema messages bench soak lock clean
+.PHONY: help run test serve worker lint docs schema messages bench bench-quick soak lock clean
 
 help:
 	@echo "make run     start Vouch on http://127.0.0.1:8000 (SQLite, DEBUG, codes printed here);"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint    ruff and mypy"
 	@echo "make docs    build the documentation site into site/ (mkdocs build --strict)"
 	@echo "make bench   load test on PostgreSQL (wrk, gunicorn) beside a minimal Django floor"
+	@echo "make bench-quick  SQL statements per request against bench/statements.json (no load)"
 	@echo "make lock    regenerate requirements.lock (exact runtime versions for deployments)"
 	@echo "make soak    fixed-rate mix for SOAK_DURATION s (default 600), then integrity and memory"
 	@echo "make schema  regenerate docs/openapi.yaml from the served schema"
@@ -73,10 +74,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy vouch config
 
-# Needs wrk (apt-get install -y wrk) and PostgreSQL on 127.0.0.1 (user postgres, trust);
+# Needs wrk (apt-get install -y wrk), PostgreSQL on 127.0.0.1 (user postgres, trust) and Redis;
 # BENCH_DURATION, BENCH_SCENARIOS, ...: see bench/README.md. Results: docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# No load and no wrk: each scenario's request once, its SQL statements compared with
+# bench/statements.json (exit status 1 when one is higher). Needs PostgreSQL and Redis.
+bench-quick: $(STAMP)
+	$(BIN)/python bench/run.py --quick
 
 # Needs PostgreSQL and Redis on 127.0.0.1 (uses Redis db 12); SOAK_RATE, SOAK_DURATION, ...:
 # see bench/README.md ("soak.py"). Exit status 1 when a check fails.

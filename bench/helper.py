@@ -9,12 +9,16 @@ servers: `helper.py vouch ...` loads Vouch's settings, `helper.py floor ...` the
   inviter ID                        access token of user ID, and their referrals
   activation-tokens COUNT FILE      COUNT fresh users' tokens into FILE; prints an invite code
   probe SCENARIO [ARG]              SQL statements of one request (CaptureQueriesContext)
+  quick [immediate]                 `probe` for every scenario of `run.py --quick`, as JSON
+                                    (with `immediate`: step 1 only, for TASKS_BACKEND=immediate)
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -129,12 +133,12 @@ def access_token(user) -> str:
     return str(AccessToken.for_user(user))
 
 
-def token(phone_: str, staff: bool) -> None:
+def token(phone_: str, staff: bool) -> str:
     from vouch.accounts.models import User
     from vouch.accounts.services import user_create
 
     user = User.objects.filter(phone=phone_).first() or user_create(phone=phone_, is_staff=staff)
-    print(access_token(user))
+    return access_token(user)
 
 
 def inviter(pk: int) -> None:
@@ -161,10 +165,14 @@ def activation_tokens(count: int, path: str) -> None:
     print(inviter.invite_code)
 
 
-def probe(scenario: str, arg: str) -> None:
+def probe(scenario: str, arg: str, n: int | None = None) -> dict:
+    """
+    One request in-process; its status and statements. The phone is +7994 and N (default the
+    pid): outside the load's ranges and seed_users' (+7999).
+    """
     client = Client(HTTP_HOST="127.0.0.1", REMOTE_ADDR="127.0.0.1")
     post = {"content_type": "application/json"}
-    n = os.getpid()  # +7994...: a phone outside the load's ranges and seed_users' (+7999)
+    n = os.getpid() if n is None else n
     if scenario == "verify":
         seed_challenges(n, 1, "123456", "+7994")
     with CaptureQueriesContext(connection) as ctx:
@@ -193,7 +201,44 @@ def probe(scenario: str, arg: str) -> None:
             response = client.get(
                 arg.split(" ")[0], HTTP_AUTHORIZATION=f"Bearer {arg.split(' ')[1]}"
             )
-    print(json.dumps({"status": response.status_code, "queries": len(ctx.captured_queries)}))
+    return {"status": response.status_code, "queries": len(ctx.captured_queries)}
+
+
+def quick(mode: str) -> dict[str, dict]:
+    """Every scenario `run.py --quick` checks, each request made once (names as in the table)."""
+    base = os.getpid() % 1_000_000 * 10  # seven digits, a different phone for every probe
+    if mode == "immediate":
+        return {"request code, immediate": probe("request", "", base)}
+    from django.core.management import call_command
+
+    from vouch.accounts.models import User
+    from vouch.accounts.services import user_create
+
+    found = {
+        "request code, empty tables": probe("request", "", base),
+        "verify, first sign-in": probe("verify", "", base + 1),
+    }
+    profile = "/api/users/profile/"
+    found["profile, 0 referrals"] = probe("profile", f"{profile} {token('+79970000001', False)}")
+    staff = token("+79970000002", True)
+    found["staff users list, first page"] = probe("users", f"/api/users/ {staff}")
+    inviter = user_create(phone="+79960000000")
+    fresh = user_create(phone="+79950000000")
+    found["activate invite code"] = probe(
+        "activation", f"{access_token(fresh)} {inviter.invite_code}"
+    )
+    # More referrals than one page (20) holds: the page is read, never the whole list.
+    out = io.StringIO()
+    call_command(
+        "seed_users", "--force", "--referrals-of-one", "25", "--phone-offset", "9000000", stdout=out
+    )
+    found_id = re.search(r"Inviter: id=(\d+)", out.getvalue())
+    if not found_id:
+        raise SystemExit(f"seed_users named no inviter:\n{out.getvalue()}")
+    top = User.objects.get(pk=int(found_id.group(1)))
+    label = f"profile, {top.referrals.count()} referrals"
+    found[label] = probe("profile", f"{profile} {access_token(top)}")
+    return found
 
 
 cmd, args = sys.argv[2], sys.argv[3:]
@@ -204,12 +249,14 @@ elif cmd == "seed-old":
 elif cmd == "seed-users":
     seed_floor_users(int(args[0]))
 elif cmd == "token":
-    token(args[0], len(args) > 1 and args[1] == "staff")
+    print(token(args[0], len(args) > 1 and args[1] == "staff"))
 elif cmd == "inviter":
     inviter(int(args[0]))
 elif cmd == "activation-tokens":
     activation_tokens(int(args[0]), args[1])
 elif cmd == "probe":
-    probe(args[0], " ".join(args[1:]))
+    print(json.dumps(probe(args[0], " ".join(args[1:]))))
+elif cmd == "quick":
+    print(json.dumps(quick(args[0] if args else "")))
 else:
     sys.exit(f"unknown command {cmd}")

@@ -1,16 +1,25 @@
 """
 `make bench`: Vouch under load beside a floor (bench/floor, the same database work with
 nothing else), both on PostgreSQL, both under gunicorn with 4 sync workers, driven by wrk.
-See bench/README.md ("run.py") and docs/benchmarks.md.
+Vouch runs as in production: the Redis limiter and a delivery worker (TASKS_BACKEND=database,
+`manage.py db_worker`). See bench/README.md ("run.py") and docs/benchmarks.md.
+
+`--quick` (`make bench-quick`, CI): no load; each scenario's request once in-process, its SQL
+statements compared with bench/statements.json (exit 1 when one is higher); `--update`
+rewrites that file.
 
 Environment: BENCH_DURATION (s, default 10), BENCH_WARMUP (3), BENCH_DRAIN (2),
-BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_PORT (8790; the floor gets +1),
+BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_DB_PREFIX (vouch_bench: the databases
+are PREFIX and PREFIX_floor), BENCH_REDIS_URL (redis://127.0.0.1:6379/6, emptied before and
+after), BENCH_PORT (8790; the floor gets +1, Vouch with TASKS_BACKEND=immediate +2),
 BENCH_MAX_RATE (4000: req/s per side the phone ranges and seeded codes are sized for),
-BENCH_SCENARIOS (comma-separated names; default all).
+BENCH_QUEUE_TIMEOUT (300 s the worker gets to empty the queue), BENCH_SCENARIOS
+(comma-separated names; default all).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -20,11 +29,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import psycopg
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -36,9 +47,18 @@ PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/"
 PORT = int(os.environ.get("BENCH_PORT", "8790"))
 MAX_RATE = int(os.environ.get("BENCH_MAX_RATE", "4000"))
 THREADS, CONNS = 2, 16
-DB_VOUCH, DB_FLOOR = "vouch_bench", "vouch_bench_floor"
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "vouch_bench")
+if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", DB_PREFIX):
+    raise SystemExit(f"BENCH_DB_PREFIX must be a plain lower-case identifier, not {DB_PREFIX!r}")
+DB_VOUCH, DB_FLOOR = DB_PREFIX, f"{DB_PREFIX}_floor"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+QUEUE_TIMEOUT = float(os.environ.get("BENCH_QUEUE_TIMEOUT", "300"))
+# The delivery worker of TASKS_BACKEND=database, as `make worker` runs it (the one place the
+# bench names it).
+WORKER_CMD = ["manage.py", "db_worker", "--no-reload", "--no-startup-delay"]
+BASELINE = ROOT / "bench" / "statements.json"
 CODE = "123456"
-WORK = Path(tempfile.mkdtemp(prefix="vouch-bench."))
+WORK = Path(tempfile.gettempdir()) / f"vouch-bench.{os.getpid()}"  # made by main()
 KEY = secrets.token_hex(32)
 
 # Production settings, except what one load generator on one IP needs (docs/benchmarks.md).
@@ -56,8 +76,8 @@ VOUCH_ENV = {
     "SITE_URL": f"http://127.0.0.1:{PORT}",
     "SECURE_SSL_REDIRECT": "false",
     "DATABASE_URL": f"{PG}/{DB_VOUCH}",
-    "REDIS_URL": "",
-    "TASKS_BACKEND": "immediate",
+    "REDIS_URL": REDIS_URL,
+    "TASKS_BACKEND": "database",
     "SMS_BACKEND": "dummy",
     "SMS_ALLOW_DEV_BACKEND": "true",
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
@@ -67,7 +87,14 @@ VOUCH_ENV = {
 for name in list(VOUCH_ENV):  # nothing else from the caller's environment changes a limit
     if name.startswith("OTP_") and name not in RAISED:
         del VOUCH_ENV[name]
+# The same Vouch with the code sent inside the request (step 1 only, a server of its own).
+IMMEDIATE_ENV = {
+    **VOUCH_ENV,
+    "TASKS_BACKEND": "immediate",
+    "SITE_URL": f"http://127.0.0.1:{PORT + 2}",
+}
 FLOOR_ENV = {**os.environ, "FLOOR_DATABASE_URL": f"{PG}/{DB_FLOOR}"}
+ENVS = {"vouch": VOUCH_ENV, "immediate": IMMEDIATE_ENV, "floor": FLOOR_ENV}
 
 
 def log(*args: object) -> None:
@@ -80,15 +107,36 @@ def admin_sql(*statements: str) -> None:
             conn.execute(statement)
 
 
-def databases_create() -> None:
+def databases_create(*dbs: str) -> None:
     admin_sql(
-        *(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)" for db in (DB_VOUCH, DB_FLOOR)),
-        *(f"CREATE DATABASE {db}" for db in (DB_VOUCH, DB_FLOOR)),
+        *(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)" for db in dbs),
+        *(f"CREATE DATABASE {db}" for db in dbs),
     )
 
 
-def databases_drop() -> None:
-    admin_sql(*(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)" for db in (DB_VOUCH, DB_FLOOR)))
+def databases_drop(*dbs: str) -> None:
+    admin_sql(*(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)" for db in dbs))
+
+
+def bench_sql(query: str) -> list[tuple]:
+    with psycopg.connect(f"{PG}/{DB_VOUCH}", autocommit=True) as conn:
+        return list(conn.execute(query).fetchall())
+
+
+def queued() -> int:
+    """Messages of the outbox not yet sent (nor failed)."""
+    rows = bench_sql("SELECT COUNT(*) FROM delivery_message WHERE status = 'queued'")
+    return int(rows[0][0])
+
+
+def queue_wait() -> float:
+    """Seconds until the worker has emptied the outbox (polled every 0.1 s)."""
+    start = time.monotonic()
+    while queued():
+        if time.monotonic() - start > QUEUE_TIMEOUT:
+            raise SystemExit(f"the worker left messages queued after {QUEUE_TIMEOUT:g} s")
+        time.sleep(0.1)
+    return time.monotonic() - start
 
 
 def run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> str:
@@ -98,8 +146,8 @@ def run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> str:
     return done.stdout.strip()
 
 
-def helper(project: str, *args: object) -> str:
-    env = VOUCH_ENV if project == "vouch" else FLOOR_ENV
+def helper(project: str, *args: object, env: dict[str, str] | None = None) -> str:
+    env = env or ENVS[project]
     return run([PY, str(ROOT / "bench" / "helper.py"), project, *map(str, args)], env)
 
 
@@ -153,6 +201,10 @@ class Server:
         out = ps("-o", "pid=", "--ppid", str(self.proc.pid))
         return [int(p) for p in out.split()]
 
+    def pids(self) -> list[int]:
+        """The master and its workers."""
+        return [self.proc.pid, *self.workers()]
+
     def rss_mb(self) -> float:
         """Mean resident set size of the workers, in MB."""
         pids = self.workers()
@@ -161,12 +213,128 @@ class Server:
         return sum(sizes) / len(sizes) / 1024 if sizes else 0.0
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class Worker:
+    """The delivery worker (WORKER_CMD) beside the production-like server."""
+
+    def __init__(self) -> None:
+        self.logfile = WORK / "db_worker.log"
+        self.proc = subprocess.Popen(  # noqa: S603 (our own manage.py)
+            [PY, *WORKER_CMD],
+            env=VOUCH_ENV,
+            cwd=ROOT,
+            stdout=self.logfile.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+# --- CPU time ------------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+GROUPS = ("web", "worker", "postgres", "redis")
+
+
+def cpu_ticks(stat: str) -> int:
+    """
+    User + system time, in clock ticks, from the text of /proc/<pid>/stat: utime and stime are
+    fields 14 and 15 (proc(5)), counted after the command name, which is in parentheses and may
+    hold spaces and parentheses itself.
+    """
+    fields = stat[stat.rindex(")") + 1 :].split()
+    return int(fields[11]) + int(fields[12])  # fields[0] is field 3 (state)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    try:
+        return cpu_ticks(Path(f"/proc/{pid}/stat").read_text()) / TICK
+    except (OSError, ValueError, IndexError):  # gone, or not a process
+        return None
+
+
+def cpu_delta(first: dict[int, float], last: dict[int, float]) -> float:
+    """CPU seconds spent between two readings; a pid first seen later started at 0."""
+    return sum(max(0.0, seconds - first.get(pid, 0.0)) for pid, seconds in last.items())
+
+
+class Side:
+    """One server under load and every process that serves it, for the CPU count."""
+
+    def __init__(
+        self, server: Server, db: str, worker: Worker | None = None, redis_pid: int | None = None
+    ) -> None:
+        self.server, self.db, self.worker, self.redis_pid = server, db, worker, redis_pid
+
+
+class CpuMeter:
+    """
+    CPU time (user + system) of one side's processes, by group, from before the measured run
+    to after it: the gunicorn master and workers, the delivery worker, the PostgreSQL backends
+    connected to the side's database (pg_stat_activity, polled every 0.5 s so that a connection
+    closed during the run keeps its last reading) and redis-server.
+    """
+
+    def __init__(self, side: Side) -> None:
+        self.side = side
+        self.static = {
+            "web": side.server.pids(),
+            "worker": [side.worker.proc.pid] if side.worker else [],
+            "redis": [side.redis_pid] if side.redis_pid else [],
+        }
+        self.conn = psycopg.connect(f"{PG}/postgres", autocommit=True)
+        self.halt = threading.Event()
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+
+    def read(self) -> dict[str, dict[int, float]]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.side.db,)
+        ).fetchall()
+        pids = {**self.static, "postgres": [row[0] for row in rows]}
+        found: dict[str, dict[int, float]] = {}
+        for group, members in pids.items():
+            found[group] = {}
+            for pid in members:
+                seconds = cpu_seconds(pid)
+                if seconds is not None:
+                    found[group][pid] = seconds
+        return found
+
+    def keep(self, found: dict[str, dict[int, float]]) -> None:
+        for group, readings in found.items():
+            self.last.setdefault(group, {}).update(readings)
+
+    def poll(self) -> None:
+        while not self.halt.wait(0.5):
+            self.keep(self.read())
+
+    def start(self) -> None:
+        self.first = self.read()
+        self.last: dict[str, dict[int, float]] = {}
+        self.keep(self.first)
+        self.thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self.halt.set()
+        self.thread.join()
+        self.keep(self.read())
+        self.conn.close()
+        return {
+            group: cpu_delta(self.first.get(group, {}), self.last.get(group, {}))
+            for group in GROUPS
+        }
 
 
 class Phones:
@@ -215,19 +383,33 @@ def wrk(
 
 
 def load(
-    server: Server,
+    side: Side,
     script: str,
     make_args,
     conns: int = CONNS,
     threads: int = THREADS,
     seconds: float = DURATION,
 ) -> dict:
-    """Warm up, drain, measure; worker RSS before and after the measured run."""
+    """
+    Warm up, drain (with a worker: until the outbox is empty), measure; worker RSS before and
+    after the measured run; CPU time from the start of the measured run until, with a worker,
+    the outbox is empty again (so the sending of that run's codes counts); the messages still
+    queued when the load stopped and the seconds the worker took to send them.
+    """
+    server = side.server
     if WARMUP:
         wrk(server.url, script, make_args(WARMUP), WARMUP, conns, threads)
         time.sleep(DRAIN)
+    if side.worker:
+        queue_wait()
     before = server.rss_mb()
+    meter = CpuMeter(side)
+    meter.start()
     result = wrk(server.url, script, make_args(seconds), seconds, conns, threads)
+    if side.worker:
+        result["queued"] = queued()
+        result["lag"] = queue_wait()
+    result["cpu"] = meter.stop()
     result["rss_before"], result["rss_after"] = before, server.rss_mb()
     time.sleep(DRAIN)
     return result
@@ -244,9 +426,9 @@ def phone_args(project: str, path: str, with_code: bool):
     return make
 
 
-def sql_count(project: str, *probe_args: str) -> str:
+def sql_count(project: str, *probe_args: str, env: dict[str, str] | None = None) -> str:
     """Statements of one request in-process (CaptureQueriesContext), flagged unless 2xx."""
-    probe = json.loads(helper(project, "probe", *probe_args))
+    probe = json.loads(helper(project, "probe", *probe_args, env=env))
     ok = 200 <= probe["status"] < 300
     return str(probe["queries"]) + ("" if ok else f" (status {probe['status']})")
 
@@ -255,36 +437,35 @@ ROWS: list[dict] = []
 FLIP = [False]
 
 
-def paired(name: str, step: str, vouch: Server, floor: Server) -> None:
+def paired(name: str, step: str, vouch: Side, floor: Side) -> None:
     """One scenario on both servers, one after the other; the first alternates."""
     sides = [("vouch", vouch, "/api/users/authenticate/"), ("floor", floor, f"/{step}")]
     if FLIP[0]:
         sides.reverse()
     FLIP[0] = not FLIP[0]
     results = {}
-    for project, server, path in sides:
+    for project, side, path in sides:
         log(f"  {name}: {project}")
-        results[project] = load(
-            server, "phone_post.lua", phone_args(project, path, step == "verify")
-        )
+        results[project] = load(side, "phone_post.lua", phone_args(project, path, step == "verify"))
         results[project]["sql"] = sql_count(project, step)
-    ROWS.append({"scenario": name, **results})
+    ROWS.append({"scenario": name, "sends": step == "request", **results})
     log(f"    {row_text(ROWS[-1])}")
 
 
 def single(
     name: str,
-    server: Server,
+    side: Side,
     script: str,
     args,
     probe_args: list[str],
     conns: int = CONNS,
     threads: int = THREADS,
+    env: dict[str, str] | None = None,
 ) -> None:
     log(f"  {name}")
     make_args = args if callable(args) else (lambda _s: args)
-    result = load(server, script, make_args, conns, threads)
-    result["sql"] = sql_count("vouch", *probe_args)
+    result = load(side, script, make_args, conns, threads)
+    result["sql"] = sql_count("vouch", *probe_args, env=env)
     ROWS.append({"scenario": name, "vouch": result})
     log(f"    {row_text(ROWS[-1])}")
 
@@ -297,6 +478,19 @@ def bad(result: dict) -> str:
     return str(result["non2xx"] + result["socket_errors"])
 
 
+def cpu_text(result: dict, groups: tuple[str, ...]) -> str:
+    """CPU ms per request served, then the share of each group in ms."""
+    per = {g: result["cpu"][g] * 1000 / max(1, result["requests"]) for g in groups}
+    return f"{sum(per.values()):.1f} (" + " / ".join(f"{per[g]:.1f}" for g in groups) + ")"
+
+
+def lag_text(row: dict) -> str:
+    v = row["vouch"]
+    if not row.get("sends") or "lag" not in v:
+        return "-"
+    return f"{v['queued']} / {v['lag']:.1f}"
+
+
 def row_text(row: dict) -> str:
     v, f = row["vouch"], row.get("floor")
     cells = [
@@ -304,6 +498,9 @@ def row_text(row: dict) -> str:
         f"{v['rps']:.0f}",
         f"{f['rps']:.0f}" if f else "-",
         f"{v['rps'] / f['rps']:.2f}" if f else "-",
+        cpu_text(v, GROUPS),
+        cpu_text(f, ("web", "postgres")) if f else "-",
+        lag_text(row),
         ms(v["p50_us"]),
         ms(v["p99_us"]),
         f"{ms(f['p50_us'])} / {ms(f['p99_us'])}" if f else "-",
@@ -315,10 +512,12 @@ def row_text(row: dict) -> str:
 
 
 HEADER = (
-    "| scenario | Vouch req/s | floor req/s | Vouch/floor | Vouch p50 ms | Vouch p99 ms "
+    "| scenario | Vouch req/s | floor req/s | Vouch/floor "
+    "| Vouch CPU ms/req (web / worker / PG / Redis) | floor CPU ms/req (web / PG) "
+    "| queued at stop / s to empty | Vouch p50 ms | Vouch p99 ms "
     "| floor p50 / p99 ms | non-2xx Vouch / floor | SQL per request Vouch / floor "
-    "| Vouch worker RSS MB before → after |\n"
-    "|---|---|---|---|---|---|---|---|---|---|"
+    "| Vouch web worker RSS MB before → after |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -340,7 +539,86 @@ def seed_users(*args: str) -> str:
     return out
 
 
-def main() -> None:
+# --- --quick: statements per request against a baseline --------------------------------------
+
+
+def compare(found: dict[str, dict], baseline: dict[str, int]) -> tuple[list[str], bool]:
+    """
+    Table rows (scenario, statements, baseline, verdict) and whether every count is at or
+    below its baseline, every answer 2xx and every scenario of the baseline measured.
+    """
+    rows, ok = [], True
+    for name in sorted(set(found) | set(baseline)):
+        probe, base = found.get(name), baseline.get(name)
+        if probe is None:
+            verdict, count, ok = "FAIL: not measured", "-", False
+        else:
+            count = str(probe["queries"])
+            if not 200 <= probe["status"] < 300:
+                verdict, ok = f"FAIL: status {probe['status']}", False
+            elif base is None:
+                verdict, ok = "FAIL: not in the baseline (--update adds it)", False
+            elif probe["queries"] > base:
+                verdict, ok = f"FAIL: {probe['queries'] - base} more than the baseline", False
+            elif probe["queries"] < base:
+                verdict = "ok, fewer (--update lowers the baseline)"
+            else:
+                verdict = "ok"
+        rows.append(f"| {name} | {count} | {'-' if base is None else base} | {verdict} |")
+    return rows, ok
+
+
+def quick(update: bool) -> int:
+    """Each scenario's request once in-process (no server, no wrk), against BASELINE."""
+    started = time.monotonic()
+    limiter = redis.Redis.from_url(REDIS_URL)
+    limiter.flushdb()
+    databases_create(DB_VOUCH)
+    try:
+        run([PY, "manage.py", "migrate", "--noinput", "-v0"], VOUCH_ENV)
+        found = json.loads(helper("vouch", "quick"))
+        found.update(json.loads(helper("vouch", "quick", "immediate", env=IMMEDIATE_ENV)))
+    finally:
+        databases_drop(DB_VOUCH)
+        limiter.flushdb()
+    baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    if update:
+        bad_status = [n for n, p in found.items() if not 200 <= p["status"] < 300]
+        if bad_status:
+            print(f"not written: non-2xx answers in {', '.join(bad_status)}", file=sys.stderr)
+            return 1
+        counts = {name: found[name]["queries"] for name in sorted(found)}
+        BASELINE.write_text(json.dumps(counts, indent=2, ensure_ascii=False) + "\n")
+        baseline = counts
+    rows, ok = compare(found, baseline)
+    print(
+        f"\nSQL statements per request (one request each, in-process, Redis limiter; "
+        f"{time.monotonic() - started:.1f} s), against {BASELINE.relative_to(ROOT)}\n"
+    )
+    print("| scenario | statements | baseline | verdict |\n|---|---|---|---|")
+    print("\n".join(rows))
+    return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="statement counts only, no load")
+    parser.add_argument("--update", action="store_true", help="with --quick: rewrite the baseline")
+    options = parser.parse_args()
+    if options.update and not options.quick:
+        parser.error("--update goes with --quick")
+    log(f"databases {DB_VOUCH}, {DB_FLOOR} on {PG}; Redis {REDIS_URL}; work dir {WORK}")
+    WORK.mkdir(parents=True, exist_ok=True)
+    try:
+        if options.quick:
+            return quick(options.update)
+        bench()
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    return 0
+
+
+def bench() -> None:
     wanted = set(filter(None, os.environ.get("BENCH_SCENARIOS", "").split(",")))
 
     def want(key: str) -> bool:
@@ -348,9 +626,10 @@ def main() -> None:
 
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    log(f"databases {DB_VOUCH}, {DB_FLOOR} on {PG}; work dir {WORK}")
-    databases_create()
-    servers: list[Server] = []
+    limiter = redis.Redis.from_url(REDIS_URL)
+    limiter.flushdb()
+    databases_create(DB_VOUCH, DB_FLOOR)
+    procs: list[Server | Worker] = []
     try:
         run([PY, "manage.py", "migrate", "--noinput", "-v0"], VOUCH_ENV)
         run(
@@ -359,28 +638,50 @@ def main() -> None:
             ROOT / "bench" / "floor",
         )
         vouch = Server("vouch", PORT, VOUCH_ENV, "config.wsgi:application", ROOT)
+        procs.append(vouch)
         floor = Server("floor", PORT + 1, FLOOR_ENV, "wsgi:application", ROOT / "bench/floor")
-        servers = [vouch, floor]
+        procs.append(floor)
+        worker = Worker()
+        procs.append(worker)
         vouch.wait("/healthz")
         floor.wait("/request")
+        redis_pid = int(limiter.info("server")["process_id"])
+        prod = Side(vouch, DB_VOUCH, worker, redis_pid)
+        bare = Side(floor, DB_FLOOR)
         log(
-            f"vouch on {vouch.url}, floor on {floor.url}; {DURATION} s per measurement, "
-            f"{WARMUP} s warm-up, {DRAIN} s drain, wrk -t{THREADS} -c{CONNS}"
+            f"vouch on {vouch.url} (Redis limiter, {' '.join(WORKER_CMD)}), floor on {floor.url}; "
+            f"{DURATION} s per measurement, {WARMUP} s warm-up, {DRAIN} s drain, "
+            f"wrk -t{THREADS} -c{CONNS}"
         )
 
         if want("request"):
-            paired("request code, empty tables", "request", vouch, floor)
+            paired("request code, empty tables", "request", prod, bare)
+            # The code sent inside the request: a server of its own, stopped after its row.
+            immediate = Server(
+                "immediate", PORT + 2, IMMEDIATE_ENV, "config.wsgi:application", ROOT
+            )
+            procs.append(immediate)
+            immediate.wait("/healthz")
+            single(
+                "request code, immediate",
+                Side(immediate, DB_VOUCH, None, redis_pid),
+                "phone_post.lua",
+                phone_args("vouch", "/api/users/authenticate/", False),
+                ["request"],
+                env=IMMEDIATE_ENV,
+            )
+            immediate.stop()
         if want("verify"):
-            paired("verify, first sign-in", "verify", vouch, floor)
+            paired("verify, first sign-in", "verify", prod, bare)
 
         def profile(label: str, tok: str) -> None:
             args = ["/api/users/profile/", tok]
             single(
-                f"profile, {label} referrals (c16)", vouch, "auth_get.lua", args, ["profile", *args]
+                f"profile, {label} referrals (c16)", prod, "auth_get.lua", args, ["profile", *args]
             )
             single(
                 f"profile, {label} referrals (c1)",
-                vouch,
+                prod,
                 "auth_get.lua",
                 args,
                 ["profile", *args],
@@ -394,7 +695,7 @@ def main() -> None:
             staff = helper("vouch", "token", "+79970000002", "staff")
             single(
                 "staff users list, first page",
-                vouch,
+                prod,
                 "auth_get.lua",
                 ["/api/users/", staff],
                 ["users", "/api/users/", staff],
@@ -413,7 +714,7 @@ def main() -> None:
             path = "/api/users/profile/activate_invite_code/"
             single(
                 "activate invite code",
-                vouch,
+                prod,
                 "auth_post.lua",
                 lambda s: [path, files[s], body, THREADS],
                 ["activation", lines[-1], invite],
@@ -425,7 +726,7 @@ def main() -> None:
                 seed_users("--users", "100000", "--challenges", "100000")
                 helper("floor", "seed-users", 100000)
                 helper("floor", "seed-old", 100000)
-                paired("request code, 100k users + 100k old challenges", "request", vouch, floor)
+                paired("request code, 100k users + 100k old challenges", "request", prod, bare)
             if want("profile"):
                 for size in (1000, 10000, 100000):
                     out = seed_users("--referrals-of-one", str(size))
@@ -437,14 +738,16 @@ def main() -> None:
         else:
             log("  manage.py seed_users does not exist yet: seeded and referral scenarios skipped")
     finally:
-        for server in servers:
-            server.stop()
-        databases_drop()
-        shutil.rmtree(WORK, ignore_errors=True)
+        for proc in procs:
+            proc.stop()
+        databases_drop(DB_VOUCH, DB_FLOOR)
+        limiter.flushdb()
 
     print(
         f"\nwrk -t{THREADS} -c{CONNS} (c1 rows: -t1 -c1), {DURATION} s measured after "
-        f"{WARMUP} s warm-up and {DRAIN} s drain; gunicorn 4 sync workers each side\n"
+        f"{WARMUP} s warm-up and {DRAIN} s drain; gunicorn 4 sync workers each side; Vouch with "
+        f"the Redis limiter and {' '.join(WORKER_CMD)} (TASKS_BACKEND=database) except the "
+        "immediate row\n"
     )
     print(HEADER)
     for row in ROWS:
@@ -452,4 +755,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
