@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         response = client.post(
             ENDPOINT, json.dumps(body), content_type="application/json", secure=True
         )
-        assert response.status_code == 200, (response.status_code, response.content[:300])
+        if response.status_code != 200:
+            raise SystemExit(f"{response.status_code}: {response.content[:300]!r}")
 
     def one(i: int) -> None:
         if args.step == 1:
