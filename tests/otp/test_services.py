@@ -663,3 +663,23 @@ def test_a_refused_sign_in_records_the_code_and_the_refusal_in_order(make_user):
         sign_in_with_code(phone=str(user.phone), code=code)
     kinds = list(AuthEvent.objects.order_by("id").values_list("kind", flat=True))
     assert kinds[-2:] == [Kind.CODE_VERIFIED, Kind.SIGN_IN_REFUSED]
+
+
+def test_a_number_in_e164_is_parsed_once_whatever_the_steps(monkeypatch):
+    from vouch.otp import services
+
+    parsed = []
+    parse = services.phone_parse
+    monkeypatch.setattr(services, "phone_parse", lambda raw: parsed.append(raw) or parse(raw))
+    phone = new_phone()
+    code = ask(phone)
+    sign_in_with_code(phone=phone, code=code)
+    assert parsed == [phone]
+
+
+def test_a_number_without_its_country_follows_the_default_region(settings):
+    settings.OTP_RESEND_COOLDOWN = 0
+    settings.PHONE_DEFAULT_REGION = "RU"
+    assert challenge_request(phone="912 345 6789").phone == "+79123456789"
+    settings.PHONE_DEFAULT_REGION = "US"
+    assert challenge_request(phone="912 345 6789").phone == "+19123456789"

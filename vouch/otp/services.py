@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -51,6 +52,33 @@ from vouch.otp.selectors import CONVERSION_MAX_HOURS
 from vouch.referrals.services import invite_code_activate
 
 logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1024)
+def _e164_parse(raw: str) -> str:
+    return phone_parse(raw)
+
+
+def _phone_parse(raw: str) -> str:
+    """`phone_parse`, once per number for numbers given in E.164 (which the forms hand on)."""
+    if raw.startswith("+"):  # the default region does not apply: the result depends on raw
+        return _e164_parse(raw)
+    return phone_parse(raw)
+
+
+_phone_region = lru_cache(maxsize=1024)(phone_region)
+
+
+class _LoggedPhone:
+    """A phone masked for a log line only if the line is written."""
+
+    __slots__ = ("phone",)
+
+    def __init__(self, phone: str) -> None:
+        self.phone = phone
+
+    def __str__(self) -> str:
+        return mask_phone_for_log(self.phone)
 
 
 @dataclass(frozen=True)
@@ -123,14 +151,14 @@ def challenge_request(
     could not be delivered can never sign in. A request that fails on the way (the database
     stops) gives back every limit it counted.
     """
-    phone = phone_parse(phone)
+    phone = _phone_parse(phone)
     channel = channel_resolve(channel)
     email = email_for_channel(channel=channel, email=email)
     by_email = channel == Channel.EMAIL
     limited_email = email if by_email else ""
     try:
         allowed = otp_settings.ALLOWED_REGIONS
-        if allowed and phone_region(phone) not in allowed:
+        if allowed and _phone_region(phone) not in allowed:
             raise RegionNotAllowed()
         policies.send_permit(phone=phone, ip=origin.ip, email=limited_email)
     except ApplicationError as refusal:
@@ -157,7 +185,7 @@ def challenge_request(
         challenge.refresh_from_db(fields=["delivery_status"])
         if challenge.delivery_status == DeliveryStatus.FAILED:
             raise DeliveryFailed()
-    logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
+    logger.info("Code requested for %s by %s", _LoggedPhone(phone), channel)
 
     test_code = otp_settings.TEST_NUMBERS.get(phone)
     masked = mask_email(email) if by_email else mask_phone(phone)
@@ -204,7 +232,7 @@ def _challenge_create(
             )
         challenge = Challenge.objects.create(
             phone=phone,
-            region=phone_region(phone) or "",
+            region=_phone_region(phone) or "",
             channel=channel,
             destination=destination,
             code_hash=code_hash(code=code, salt=salt, phone=phone),
@@ -289,7 +317,7 @@ def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Ch
 
 def _challenge_consume(*, phone: str, code: str, origin: Origin) -> Challenge:
     """`challenge_verify` but for its CODE_VERIFIED event, which the caller records."""
-    phone = phone_parse(phone)
+    phone = _phone_parse(phone)
     code = code_normalize(code)
     guess: policies.Guess | None = None
     try:
@@ -388,7 +416,7 @@ def sign_in_with_code(
         events.append(audit_event(Kind.SIGNED_IN, user=user, origin=origin, outcome=outcome))
     finally:
         audit_store(events)
-    logger.info("Signed in %s (new: %s)", mask_phone_for_log(phone), created)
+    logger.info("Signed in %s (new: %s)", _LoggedPhone(phone), created)
     return SignedIn(user=user, created=created, invite=invite)
 
 
