@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -109,9 +109,8 @@ def _metrics_count_all(facts: list[tuple[str, str]]) -> None:
         _metrics_count(kind, outcome)
 
 
-@lru_cache(maxsize=1024)
 def _phone_facts(phone: str) -> tuple[str, str]:
-    """The masked phone and the country of an E.164 number, worked out once per number."""
+    """The masked phone and the country of an E.164 number."""
     return mask_phone_for_log(phone), _region(phone) or ""
 
 

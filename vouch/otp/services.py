@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -52,21 +51,6 @@ from vouch.otp.selectors import CONVERSION_MAX_HOURS
 from vouch.referrals.services import invite_code_activate
 
 logger = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=1024)
-def _e164_parse(raw: str) -> str:
-    return phone_parse(raw)
-
-
-def _phone_parse(raw: str) -> str:
-    """`phone_parse`, once per number for numbers given in E.164 (which the forms hand on)."""
-    if raw.startswith("+"):  # the default region does not apply: the result depends on raw
-        return _e164_parse(raw)
-    return phone_parse(raw)
-
-
-_phone_region = lru_cache(maxsize=1024)(phone_region)
 
 
 class _LoggedPhone:
@@ -151,14 +135,14 @@ def challenge_request(
     could not be delivered can never sign in. A request that fails on the way (the database
     stops) gives back every limit it counted.
     """
-    phone = _phone_parse(phone)
+    phone = phone_parse(phone)
     channel = channel_resolve(channel)
     email = email_for_channel(channel=channel, email=email)
     by_email = channel == Channel.EMAIL
     limited_email = email if by_email else ""
     try:
         allowed = otp_settings.ALLOWED_REGIONS
-        if allowed and _phone_region(phone) not in allowed:
+        if allowed and phone_region(phone) not in allowed:
             raise RegionNotAllowed()
         policies.send_permit(phone=phone, ip=origin.ip, email=limited_email)
     except ApplicationError as refusal:
@@ -232,7 +216,7 @@ def _challenge_create(
             )
         challenge = Challenge.objects.create(
             phone=phone,
-            region=_phone_region(phone) or "",
+            region=phone_region(phone) or "",
             channel=channel,
             destination=destination,
             code_hash=code_hash(code=code, salt=salt, phone=phone),
@@ -317,7 +301,7 @@ def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Ch
 
 def _challenge_consume(*, phone: str, code: str, origin: Origin) -> Challenge:
     """`challenge_verify` but for its CODE_VERIFIED event, which the caller records."""
-    phone = _phone_parse(phone)
+    phone = phone_parse(phone)
     code = code_normalize(code)
     guess: policies.Guess | None = None
     try:
