@@ -10,7 +10,7 @@ with REDIS_URL's limiter when it is set (its database is flushed first: counters
 and TASKS_BACKEND=database unless set. Every limit is on, with numbers no run reaches. The
 codes are fixed (step 1 of step 2's phones runs untimed first). `--profile` prints a
 pyinstrument profile (pip install pyinstrument); `--queries` prints the statements of one
-request. See bench/README.md.
+request. docs/performance.md has the figures.
 """
 
 from __future__ import annotations
