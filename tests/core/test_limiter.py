@@ -125,6 +125,45 @@ def test_hit_all_starts_a_new_window_per_rule(limiter, clock):
     assert not limiter.hit_all([("short", 1, 10), ("long", 2, 100)])[1].allowed
 
 
+def test_a_full_lock_refuses_the_batch_and_counts_nothing(limiter, clock):
+    for _ in range(2):
+        limiter.hit("lock", limit=2, window=100)
+    clock.advance(seconds=30)
+    locks, hits = limiter.hit_all_unless_locked([("a", 5, 600)], [("lock", 2, 100)])
+    assert [(h.allowed, h.retry_after) for h in locks] == [(False, 70)]
+    assert limiter.hit("a", limit=5, window=600).count == 1  # nothing was counted
+    assert limiter.peek("lock", limit=2, window=100) == 70  # a lock is never counted
+    clock.advance(seconds=70)
+    locks, hits = limiter.hit_all_unless_locked([("a", 5, 600)], [("lock", 2, 100)])
+    assert [h.allowed for h in locks] == [True]
+    assert [(h.allowed, h.count) for h in hits] == [(True, 2)]
+
+
+def test_a_lock_below_its_limit_lets_the_rules_count_and_refuse(limiter):
+    limiter.hit("lock", limit=3, window=100)
+    locks, hits = limiter.hit_all_unless_locked(
+        [("a", 1, 60), ("off", 0, 60)], [("lock", 3, 100), ("lock-off", 0, 100)]
+    )
+    assert [h.allowed for h in locks] == [True, True]
+    assert [(h.allowed, h.count) for h in hits] == [(True, 1), (True, 0)]
+    _locks, hits = limiter.hit_all_unless_locked([("a", 1, 60)], [("lock", 3, 100)])
+    assert not hits[0].allowed
+    assert limiter.peek("lock", limit=2, window=100) == 0  # still one: never counted
+
+
+def test_locks_and_hits_take_one_round_trip_to_redis(redis_url, monkeypatch):
+    limiter = RedisLimiter(redis_url)
+    limiter.hit("lock", limit=1, window=100)
+    calls = []
+    command = limiter.client.execute_command
+    monkeypatch.setattr(
+        limiter.client, "execute_command", lambda *a, **k: calls.append(a[0]) or command(*a, **k)
+    )
+    limiter.hit_all_unless_locked([("a", 5, 60), ("b", 5, 60)], [("lock", 2, 100)])
+    limiter.hit_all_unless_locked([("a", 5, 60)], [("lock", 1, 100)])  # locked
+    assert len(calls) == 2
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_hit_all_from_fifty_threads_keeps_every_cap_on_postgresql():

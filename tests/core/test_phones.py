@@ -88,3 +88,22 @@ def test_format_phone_writes_the_international_form():
 
     assert format_phone("+79123456789") == "+7 912 345-67-89"
     assert format_phone("not a number") == "not a number"
+
+
+def test_a_number_masked_first_is_still_judged_when_parsed():
+    # A number parses without being valid: masking it first must not make it pass.
+    invalid = "+79990000"
+    assert mask_phone_for_log(invalid) != "***"
+    with pytest.raises(InvalidPhone):
+        phone_parse(invalid)
+    with pytest.raises(InvalidPhone):
+        phone_parse(invalid)
+
+
+def test_a_valid_number_is_valid_again_and_keeps_its_masks():
+    assert phone_parse("+7 912 345-67-89") == "+79123456789"
+    assert phone_parse("+79123456789") == "+79123456789"
+    assert phone_parse("+79123456789") == "+79123456789"
+    assert mask_phone("+79123456789") == "+7 912 ***-**-89"
+    assert mask_phone_for_log("+79123456789") == "+7912***6789"
+    assert phone_region("+79123456789") == "RU"

@@ -105,3 +105,31 @@ def test_a_language_specific_template_overrides_the_generic_one(settings, tmp_pa
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
     assert code_sms_text(code="42", language="ru") == "Код 42"
     assert code_sms_text(code="42", language="en").startswith("Your Vouch code is 42")
+
+
+def test_the_template_is_looked_up_once_per_language(settings, monkeypatch):
+    import vouch.otp.messages as messages
+
+    settings.DEBUG = False  # clears what was cached
+    looked_up = []
+    select = messages.select_template
+    monkeypatch.setattr(
+        messages, "select_template", lambda names: looked_up.append(names) or select(names)
+    )
+    for _ in range(3):
+        assert code_sms_text(code="42", language="ru").startswith("Код Vouch: 42")
+        assert "42" in code_sms_text(code="42", language="en")
+    assert len(looked_up) == 2
+    settings.DEBUG = True  # with DEBUG an edited template shows at once
+    code_sms_text(code="42", language="ru")
+    code_sms_text(code="42", language="ru")
+    assert len(looked_up) == 4
+
+
+def test_a_template_overridden_after_a_first_use_is_used(settings, tmp_path):
+    settings.DEBUG = False
+    assert code_sms_text(code="42", language="ru") != "Код 42"
+    (tmp_path / "otp" / "messages" / "ru").mkdir(parents=True)
+    (tmp_path / "otp" / "messages" / "ru" / "code_sms.txt").write_text("Код {{ code }}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    assert code_sms_text(code="42", language="ru") == "Код 42"

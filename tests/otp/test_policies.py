@@ -162,3 +162,26 @@ def test_ipv6_clients_of_one_network_share_the_verify_cap(settings):
         pass
     with pytest.raises(Throttled), policies.guess(phone="+79990000612", ip="2001:db8:8:1::abcd"):
         pass
+
+
+def test_a_send_checks_the_locks_and_counts_in_one_call_to_redis(redis_url, settings, monkeypatch):
+    settings.REDIS_URL = redis_url
+    settings.OTP_FAILURES_PER_PHONE_DAY = 1
+    from vouch.core.limiter import _redis_limiter
+
+    limiter = _redis_limiter(redis_url)
+    calls = []
+    command = limiter.client.execute_command
+    monkeypatch.setattr(
+        limiter.client, "execute_command", lambda *a, **k: calls.append(a[0]) or command(*a, **k)
+    )
+    policies.send_permit(phone=PHONE, ip="10.0.9.1", email="a@example.com")
+    assert len(calls) == 1
+    wrong_guess(PHONE, "10.0.9.1")
+    calls.clear()
+    with pytest.raises(Throttled) as locked:
+        policies.send_permit(phone=PHONE, ip="10.0.9.2")
+    assert locked.value.scope == "phone_locked"
+    assert len(calls) == 1
+    settings.OTP_FAILURES_PER_PHONE_DAY = 0  # the lock is off: the hourly caps still count
+    policies.send_permit(phone="+79990005556", ip="10.0.9.2")

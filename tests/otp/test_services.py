@@ -14,7 +14,7 @@ from tests.helpers import code_in, wrong
 from vouch.accounts.models import User
 from vouch.accounts.services import user_get_or_create
 from vouch.core.errors import Throttled
-from vouch.core.phones import mask_phone
+from vouch.core.phones import mask_phone, mask_phone_for_log
 from vouch.delivery.backends.base import BaseSmsBackend
 from vouch.delivery.errors import DeliveryError
 from vouch.otp.errors import (
@@ -591,3 +591,96 @@ def test_a_worker_backend_costs_step_one_no_read_back(settings):
 
     assert reads_back(immediate)
     assert not reads_back(queued)
+
+
+# --- what step 2 costs ---------------------------------------------------------------------
+
+
+def _statements(captured: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_a_first_sign_in_stores_its_two_events_in_one_statement(settings):
+    from vouch.audit.models import AuthEvent, Kind
+
+    settings.OTP_FAILURES_PER_PHONE_DAY = 0  # the limiter's own statements are not counted
+    settings.OTP_VERIFIES_PER_IP_HOUR = 0
+
+    sign_in_with_code(phone=(warm := new_phone()), code=ask(warm))  # warm what is cached
+    phone = new_phone()
+    code = ask(phone)
+    with CaptureQueriesContext(connection) as captured:
+        signed_in = sign_in_with_code(phone=phone, code=code)
+    statements = _statements(captured)
+    assert signed_in.created
+    # the challenge (read, consumed: 2), the user (read, created in create_user's transaction
+    # and savepoint: 6), last_login (no transaction around one UPDATE: 1) and the events (1)
+    assert len(statements) == 10, statements
+    assert sum('INSERT INTO "audit_authevent"' in sql for sql in statements) == 1
+    kinds = AuthEvent.objects.filter(phone=mask_phone_for_log(phone)).order_by("id")
+    assert list(kinds.values_list("kind", flat=True)) == [
+        Kind.CODE_REQUESTED,
+        Kind.CODE_SENT,
+        Kind.CODE_VERIFIED,
+        Kind.SIGNED_IN,
+    ]
+
+
+def test_a_failure_after_the_code_was_consumed_still_records_it(monkeypatch):
+    from vouch.audit.models import AuthEvent, Kind
+    from vouch.otp import services
+
+    phone = new_phone()
+    code = ask(phone)
+
+    def broken(**kwargs):
+        raise RuntimeError("the accounts are broken")
+
+    monkeypatch.setattr(services, "user_get_or_create", broken)
+    with pytest.raises(RuntimeError):
+        sign_in_with_code(phone=phone, code=code)
+    assert Challenge.objects.get(phone=phone).consumed_at is not None
+    assert list(AuthEvent.objects.filter(kind=Kind.CODE_VERIFIED).values_list("kind", flat=True))
+    assert not AuthEvent.objects.filter(kind=Kind.SIGNED_IN).exists()
+
+
+def test_events_of_a_sign_in_with_an_invite_keep_their_order(make_user):
+    from vouch.audit.models import AuthEvent, Kind
+
+    phone = new_phone()
+    code = ask(phone)
+    sign_in_with_code(phone=phone, code=code, invite_code="NOSUCHCODE")
+    kinds = list(AuthEvent.objects.order_by("id").values_list("kind", flat=True))
+    assert kinds[-3:] == [Kind.CODE_VERIFIED, Kind.INVITE_REFUSED, Kind.SIGNED_IN]
+
+
+def test_a_refused_sign_in_records_the_code_and_the_refusal_in_order(make_user):
+    from vouch.audit.models import AuthEvent, Kind
+
+    user = make_user(is_active=False)
+    code = ask(str(user.phone))
+    with pytest.raises(UserInactive):
+        sign_in_with_code(phone=str(user.phone), code=code)
+    kinds = list(AuthEvent.objects.order_by("id").values_list("kind", flat=True))
+    assert kinds[-2:] == [Kind.CODE_VERIFIED, Kind.SIGN_IN_REFUSED]
+
+
+def test_a_number_is_parsed_twice_for_both_steps_whatever_they_ask_of_it(monkeypatch):
+    import phonenumbers
+
+    parsed = []
+    parse = phonenumbers.parse
+    monkeypatch.setattr(phonenumbers, "parse", lambda *a, **k: parsed.append(a) or parse(*a, **k))
+    phone = new_phone()
+    code = ask(phone)  # valid? (once), then its country and masks (once more)
+    sign_in_with_code(phone=phone, code=code)
+    # (the account's PhoneNumberField parses the phone on its own, by keyword: not counted)
+    assert [args for args in parsed if args] == [(phone, "RU"), (phone, None)]
+
+
+def test_a_number_without_its_country_follows_the_default_region(settings):
+    settings.OTP_RESEND_COOLDOWN = 0
+    settings.PHONE_DEFAULT_REGION = "RU"
+    assert challenge_request(phone="912 345 6789").phone == "+79123456789"
+    settings.PHONE_DEFAULT_REGION = "US"
+    assert challenge_request(phone="912 345 6789").phone == "+19123456789"

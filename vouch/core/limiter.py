@@ -61,6 +61,25 @@ class BaseLimiter:
         """
         raise NotImplementedError
 
+    def hit_all_unless_locked(
+        self, rules: Sequence[tuple[str, int, int]], locks: Sequence[tuple[str, int, int]]
+    ) -> tuple[list[Hit], list[Hit]]:
+        """
+        `hit_all(rules)` unless one of `locks` (key, limit, window) is full: a full lock
+        refuses the batch and nothing is counted. A lock is only read, never counted. Return
+        one Hit per lock (refused where full, with the wait) and one per rule (which say
+        nothing when a lock refused). Redis does it in one round trip; the database reads the
+        locks, then counts.
+        """
+        lock_hits = [self._lock_hit(key, limit, window) for key, limit, window in locks]
+        if any(not hit.allowed for hit in lock_hits):
+            return lock_hits, [ALLOWED for _rule in rules]
+        return lock_hits, self.hit_all(rules)
+
+    def _lock_hit(self, key: str, limit: int, window: int) -> Hit:
+        wait = self.peek(key, limit=limit, window=window)
+        return Hit(allowed=False, retry_after=wait, count=limit) if wait else ALLOWED
+
     def release(self, key: str) -> None:
         """Give back one event counted under `key` (the work it allowed did not happen)."""
         raise NotImplementedError
@@ -156,13 +175,28 @@ class DatabaseLimiter(BaseLimiter):
         return _seconds(wait) if wait > 0 else 0
 
 
-# KEYS: the rules' keys; ARGV: now, then limit and window (ms) of each key. Every window is
-# judged first and counted only when all admit the event: all or nothing, atomic on the server.
+# KEYS: the locks' keys, then the rules' keys; ARGV: now, the number of locks, then limit and
+# window (ms) of each key. A full lock refuses everything, and is never counted. Every window
+# is judged first and counted only when all admit the event: all or nothing, atomic on the
+# server.
 _HIT_ALL_SCRIPT = """
-local now = tonumber(ARGV[1])
-local starts, counts, admitted = {}, {}, true
-for i = 1, #KEYS do
-  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+local now, nlocks = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out, locked = {}, false
+for i = 1, nlocks do
+  local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  local state = redis.call('HMGET', KEYS[i], 's', 'c')
+  local start, count = tonumber(state[1]), tonumber(state[2]) or 0
+  if start and start > now - window and count >= limit then
+    out[i] = {0, start + window - now, count}
+    locked = true
+  else
+    out[i] = {1, 0, count}
+  end
+end
+local starts, counts, admitted = {}, {}, not locked
+for j = 1, #KEYS - nlocks do
+  local i = nlocks + j
+  local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   local start = tonumber(redis.call('HGET', KEYS[i], 's'))
   if (not start) or start <= now - window then
     starts[i], counts[i] = false, 0
@@ -171,10 +205,12 @@ for i = 1, #KEYS do
   end
   if counts[i] >= limit then admitted = false end
 end
-local out = {}
-for i = 1, #KEYS do
-  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
-  if counts[i] >= limit then
+for j = 1, #KEYS - nlocks do
+  local i = nlocks + j
+  local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  if locked then
+    out[i] = {1, 0, counts[i]}
+  elseif counts[i] >= limit then
     out[i] = {0, starts[i] + window - now, counts[i]}
   elseif not admitted then
     out[i] = {1, 0, counts[i] + 1}
@@ -231,24 +267,35 @@ class RedisLimiter(BaseLimiter):
         self._hit_all = self.client.register_script(_HIT_ALL_SCRIPT)
         self._release = self.client.register_script(_RELEASE_SCRIPT)
 
-    @_fails_closed
     def hit_all(self, rules: Sequence[tuple[str, int, int]]) -> list[Hit]:
+        return self.hit_all_unless_locked(rules, ())[1]
+
+    @_fails_closed
+    def hit_all_unless_locked(
+        self, rules: Sequence[tuple[str, int, int]], locks: Sequence[tuple[str, int, int]]
+    ) -> tuple[list[Hit], list[Hit]]:
+        live_locks = _live(locks)
         live = _live(rules)
         answers: dict[str, Hit] = {}
-        if live:
-            args: list[int] = [_now_ms()]
-            for _key, limit, window in live:
+        if live_locks or live:
+            args: list[int] = [_now_ms(), len(live_locks)]
+            for _key, limit, window in (*live_locks, *live):
                 args += [limit, window * 1000]
-            keys = [self.prefix + key for key, _limit, _window in live]
+            keys = [self.prefix + key for key, _limit, _window in (*live_locks, *live)]
+            if len(set(keys)) != len(keys):
+                raise ValueError("hit_all_unless_locked needs distinct keys")
             for (key, _limit, _window), (allowed, wait_ms, count) in zip(
-                live, self._hit_all(keys=keys, args=args), strict=True
+                (*live_locks, *live), self._hit_all(keys=keys, args=args), strict=True
             ):
                 answers[key] = (
                     Hit(allowed=True, retry_after=0, count=int(count))
                     if allowed
                     else Hit(allowed=False, retry_after=_seconds(int(wait_ms)), count=int(count))
                 )
-        return [answers.get(key, ALLOWED) for key, _limit, _window in rules]
+        return (
+            [answers.get(key, ALLOWED) for key, _limit, _window in locks],
+            [answers.get(key, ALLOWED) for key, _limit, _window in rules],
+        )
 
     @_fails_closed
     def release(self, key: str) -> None:

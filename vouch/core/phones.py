@@ -15,11 +15,32 @@ class InvalidPhone(ApplicationError, ValueError):
     message = _("Enter a valid phone number.")
 
 
+# What a request asks of its number (valid? country? masks?) parses it once or twice, not at
+# every question: the numbers `phone_parse` found valid, in E.164, and the parsed form of the
+# numbers given in E.164. Both bounded; the parsed forms are only read.
+_VALID: set[str] = set()
+_PARSED: dict[str, phonenumbers.PhoneNumber] = {}
+_REMEMBERED = 2048
+
+
+def _number(e164: str) -> phonenumbers.PhoneNumber:
+    """The parsed form of a number in E.164 (NumberParseException if it is none)."""
+    number = _PARSED.get(e164)
+    if number is None:
+        number = phonenumbers.parse(e164, None)
+        if len(_PARSED) >= _REMEMBERED:
+            _PARSED.clear()
+        _PARSED[e164] = number
+    return number
+
+
 def phone_parse(raw: str, *, region: str | None = None) -> str:
     """Return `raw` in E.164, or raise InvalidPhone for an invalid or impossible number."""
     text = (raw or "").strip()
     if not text or len(text) > 64:
         raise InvalidPhone()
+    if text in _VALID:  # valid and in E.164 already: no region applies
+        return text
     default_region = region or core_settings.PHONE_DEFAULT_REGION
     try:
         number = phonenumbers.parse(text, default_region)
@@ -33,16 +54,20 @@ def phone_parse(raw: str, *, region: str | None = None) -> str:
             number = None
     if number is None or not phonenumbers.is_valid_number(number):
         raise InvalidPhone()
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(_VALID) >= _REMEMBERED:
+        _VALID.clear()
+    _VALID.add(e164)
+    return e164
 
 
 def phone_region(e164: str) -> str | None:
     """Return the ISO region libphonenumber assigns to the number (e.g. 'RU', 'KZ')."""
-    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    return phonenumbers.region_code_for_number(_number(e164))
 
 
 def _split(e164: str) -> tuple[str, str]:
-    number = phonenumbers.parse(e164, None)
+    number = _number(e164)
     return str(number.country_code), phonenumbers.national_significant_number(number)
 
 
@@ -53,7 +78,7 @@ def mask_phone(e164: str) -> str:
     The country code, the first three national digits and the last two stay visible.
     """
     try:
-        number = phonenumbers.parse(e164, None)
+        number = _number(e164)
     except phonenumbers.NumberParseException:
         return "***"
     formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
@@ -75,7 +100,7 @@ def mask_phone(e164: str) -> str:
 def format_phone(e164: str) -> str:
     """Return the number as people write it internationally: `+7 912 345-67-89`."""
     try:
-        number = phonenumbers.parse(e164, None)
+        number = _number(e164)
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

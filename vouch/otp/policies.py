@@ -11,8 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from vouch.core.attempts import Limit, give_back, hit_or_refuse
-from vouch.core.errors import ApplicationError, Throttled
-from vouch.core.limiter import get_limiter
+from vouch.core.errors import ApplicationError
 from vouch.core.requests import ip_bucket
 from vouch.otp.app_settings import otp_settings
 from vouch.otp.inputs import email_key
@@ -83,21 +82,16 @@ def _failures_limits(phone: str, email: str = "") -> list[Limit]:
     return limits
 
 
-def _refuse_if_locked(phone: str, email: str = "") -> None:
-    for lock in _failures_limits(phone, email):
-        wait = get_limiter().peek(lock.key, limit=lock.limit, window=lock.window)
-        if wait:
-            raise Throttled(wait, scope=lock.scope)
-
-
 def send_permit(*, phone: str, ip: str | None, email: str = "") -> None:
     """
     Count a send to `phone` (and to `email` for a code by e-mail) from `ip`: resend cooldowns
     and hourly caps per phone, per address and per IP, and the global hourly budget. A phone
-    or address locked by failed codes is refused too.
+    or address locked by failed codes is refused too, in the same call to the limiter.
     """
-    _refuse_if_locked(phone, email)
-    hit_or_refuse([*_send_limits(phone, ip, email), _global_send_limit()])
+    hit_or_refuse(
+        [*_send_limits(phone, ip, email), _global_send_limit()],
+        locks=_failures_limits(phone, email),
+    )
 
 
 def send_refund(*, phone: str, ip: str | None, email: str = "", budget: bool = False) -> None:

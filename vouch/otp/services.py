@@ -15,8 +15,8 @@ from django.db.models import F
 
 from vouch.accounts.models import User
 from vouch.accounts.services import user_get_or_create, user_phone_prove
-from vouch.audit.models import Kind
-from vouch.audit.services import audit_record
+from vouch.audit.models import AuthEvent, Kind
+from vouch.audit.services import audit_event, audit_record, audit_store
 from vouch.core import clock
 from vouch.core.errors import ApplicationError
 from vouch.core.phones import (
@@ -51,6 +51,18 @@ from vouch.otp.selectors import CONVERSION_MAX_HOURS
 from vouch.referrals.services import invite_code_activate
 
 logger = logging.getLogger(__name__)
+
+
+class _LoggedPhone:
+    """A phone masked for a log line only if the line is written."""
+
+    __slots__ = ("phone",)
+
+    def __init__(self, phone: str) -> None:
+        self.phone = phone
+
+    def __str__(self) -> str:
+        return mask_phone_for_log(self.phone)
 
 
 @dataclass(frozen=True)
@@ -157,7 +169,7 @@ def challenge_request(
         challenge.refresh_from_db(fields=["delivery_status"])
         if challenge.delivery_status == DeliveryStatus.FAILED:
             raise DeliveryFailed()
-    logger.info("Code requested for %s by %s", mask_phone_for_log(phone), channel)
+    logger.info("Code requested for %s by %s", _LoggedPhone(phone), channel)
 
     test_code = otp_settings.TEST_NUMBERS.get(phone)
     masked = mask_email(email) if by_email else mask_phone(phone)
@@ -282,6 +294,13 @@ def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Ch
     NoActiveCode or Throttled; a phone or a code that cannot be one (InvalidPhone,
     CodeMalformed) is refused before anything counts.
     """
+    challenge = _challenge_consume(phone=phone, code=code, origin=origin)
+    audit_record(Kind.CODE_VERIFIED, phone=challenge.phone, origin=origin)
+    return challenge
+
+
+def _challenge_consume(*, phone: str, code: str, origin: Origin) -> Challenge:
+    """`challenge_verify` but for its CODE_VERIFIED event, which the caller records."""
     phone = phone_parse(phone)
     code = code_normalize(code)
     guess: policies.Guess | None = None
@@ -295,7 +314,6 @@ def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Ch
         if guess is not None and guess.locks_phone:
             audit_record(Kind.PHONE_LOCKED, phone=phone, origin=origin, outcome="failures_per_day")
         raise
-    audit_record(Kind.CODE_VERIFIED, phone=phone, origin=origin)
     return challenge
 
 
@@ -341,33 +359,54 @@ def sign_in_with_code(
     A code that reached the phone proves it: the first such sign-in to an account whose phone
     was never proven ends every other session of that account (`user_phone_prove`).
     """
-    challenge = challenge_verify(phone=phone, code=code, origin=origin)
+    challenge = _challenge_consume(phone=phone, code=code, origin=origin)
     phone = challenge.phone  # in E.164, whatever form it was given in
+    # The code is verified now; its event is stored with the sign-in's (one INSERT), or
+    # before anything that records events of its own, so that the trail keeps their order.
+    events = [audit_event(Kind.CODE_VERIFIED, phone=phone, origin=origin)]
     user: User | None = None
     try:
-        user, created = _account_for(challenge)
-        if not user.is_active:
-            raise UserInactive()
-        if challenge.channel != Channel.EMAIL:
-            user = user_phone_prove(user=user, origin=origin)
-    except ApplicationError as refusal:
-        audit_record(
-            Kind.SIGN_IN_REFUSED, user=user, phone=phone, origin=origin, outcome=refusal.code
-        )
-        raise
+        try:
+            user, created = _account_for(challenge)
+            if not user.is_active:
+                raise UserInactive()
+            if challenge.channel != Channel.EMAIL:
+                if not user.phone_verified:
+                    events = _stored(events)
+                user = user_phone_prove(user=user, origin=origin)
+        except ApplicationError as refusal:
+            events.append(
+                audit_event(
+                    Kind.SIGN_IN_REFUSED,
+                    user=user,
+                    phone=phone,
+                    origin=origin,
+                    outcome=refusal.code,
+                )
+            )
+            raise
 
-    raw_invite = invite_code or challenge.invite_code
-    invite = _invite_outcome(user, raw_invite, origin) if raw_invite else None
+        raw_invite = invite_code or challenge.invite_code
+        invite = None
+        if raw_invite:
+            events = _stored(events)
+            invite = _invite_outcome(user, raw_invite, origin)
 
-    with transaction.atomic():
+        # One UPDATE, atomic on its own.
         now = clock.now()
         User.objects.filter(pk=user.pk).update(last_login=now)
         user.last_login = now
-    audit_record(
-        Kind.SIGNED_IN, user=user, origin=origin, outcome="created" if created else "existing"
-    )
-    logger.info("Signed in %s (new: %s)", mask_phone_for_log(phone), created)
+        outcome = "created" if created else "existing"
+        events.append(audit_event(Kind.SIGNED_IN, user=user, origin=origin, outcome=outcome))
+    finally:
+        audit_store(events)
+    logger.info("Signed in %s (new: %s)", _LoggedPhone(phone), created)
     return SignedIn(user=user, created=created, invite=invite)
+
+
+def _stored(events: list[AuthEvent]) -> list[AuthEvent]:
+    audit_store(events)
+    return []
 
 
 def challenge_delivery_update(*, message: Message) -> None:
