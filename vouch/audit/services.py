@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import transaction
 
 from vouch.audit.app_settings import audit_settings
 from vouch.audit.models import AuthEvent, Kind
@@ -71,28 +71,10 @@ def audit_event(
 
 
 def audit_store(events: Sequence[AuthEvent]) -> None:
-    """
-    Store events made by `audit_event`, in their order, with one INSERT: a single statement,
-    atomic on its own, where `bulk_create` would wrap it in a transaction of its own.
-    """
-    if not events:
-        return
-    db = router.db_for_write(AuthEvent)
-    returning = connections[db].features.can_return_rows_from_bulk_insert
-    rows = AuthEvent._base_manager.using(db)._insert(  # type: ignore[attr-defined]
-        list(events),
-        fields=_INSERTED_FIELDS,
-        returning_fields=[AuthEvent._meta.pk] if returning else None,
-        using=db,
-    )
-    for event, row in zip(events, rows or [], strict=False):
-        event.pk = row[0]
-    for event in events:
-        event._state.adding, event._state.db = False, db
-    _recorded(events)
-
-
-_INSERTED_FIELDS = [field for field in AuthEvent._meta.concrete_fields if not field.primary_key]
+    """Store events made by `audit_event`, in their order, with one INSERT (`bulk_create`)."""
+    if events:
+        AuthEvent.objects.bulk_create(events)
+        _recorded(events)
 
 
 def _recorded(events: Sequence[AuthEvent]) -> None:
