@@ -403,6 +403,7 @@ def report(stats: Stats) -> list[str]:
 
 def main() -> int:
     log(f"database {DB} on {PG}, Redis {REDIS_URL}, work dir {WORK}")
+    WORK.mkdir(parents=True, exist_ok=True)  # run.py makes it in its own main() only
     log(
         f"{RATE:g} requests/s for {DURATION:g} s after {WARMUP:g} s of warm-up; {POOL} test numbers"
     )
