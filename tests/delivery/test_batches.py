@@ -1,7 +1,8 @@
 """
 A worker's batches (vouch.delivery.services.message_deliver with a worker task backend): one
-statement claims the task's own message and other due ones, and several are sent at once,
-each thread with its own database connection.
+statement claims the task's own message and other due ones, and several are sent at once by
+sending threads that live as long as the worker and never touch the database: the task's own
+thread records every outcome, a batch's sent messages in one transaction.
 """
 
 from __future__ import annotations
@@ -11,20 +12,25 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from prometheus_client import REGISTRY
 
+from vouch.audit.models import AuthEvent, Kind
 from vouch.delivery.backends.base import BaseSmsBackend
 from vouch.delivery.errors import DeliveryError
 from vouch.delivery.models import Message, Status
 from vouch.delivery.services import _claim_batch, message_create, message_deliver
+from vouch.otp.models import Challenge, DeliveryStatus
+from vouch.otp.services import challenge_request
 
-# Real commits: the sending threads have connections of their own and see only committed rows.
+# Real commits: the claims of concurrent workers (threads here) see only committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HERE = "tests.delivery.test_batches"
 sent: list[str] = []
 in_flight = {"now": 0, "most": 0}
+senders: list[tuple[threading.Thread, bool]] = []  # (thread, had it a database connection?)
 _lock = threading.Lock()
 
 
@@ -39,6 +45,9 @@ class Slow(BaseSmsBackend):
         with _lock:
             in_flight["now"] -= 1
             sent.extend(message.to for message in messages)
+            senders.append(
+                (threading.current_thread(), connections["default"].connection is not None)
+            )
         return len(messages)
 
 
@@ -54,6 +63,7 @@ def _worker(settings):
     settings.DELIVERY_BATCH = 8
     settings.DELIVERY_CONCURRENCY = 4
     sent.clear()
+    senders.clear()
     in_flight.update(now=0, most=0)
 
 
@@ -79,6 +89,46 @@ def test_a_message_sent_by_a_batch_is_not_sent_again_by_its_own_task():
     assert message_deliver(message_id=messages[1].pk) == "skipped"
     assert message_deliver(message_id=messages[2].pk) == "skipped"
     assert len(sent) == 3
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size():
+    def statements(n: int) -> int:
+        messages = _queued(n)
+        with CaptureQueriesContext(connection) as queries:
+            assert message_deliver(message_id=messages[0].pk) == Status.SENT
+        assert Message.objects.filter(status=Status.QUEUED).count() == 0
+        return len(queries.captured_queries)
+
+    assert statements(2) == statements(8)
+
+
+def test_the_sending_threads_never_open_a_database_connection_and_outlive_a_batch():
+    for _ in range(3):
+        messages = _queued(8)
+        message_deliver(message_id=messages[0].pk)
+    assert len(sent) == 24
+    assert not any(opened for _thread, opened in senders)
+    threads = {thread for thread, _opened in senders}
+    assert threading.current_thread() not in threads
+    assert len(threads) <= 4  # DELIVERY_CONCURRENCY: the same threads, batch after batch
+
+
+def test_a_batch_makes_each_of_its_codes_usable_and_audits_each_once(settings):
+    settings.SMS_ROUTES = f"*:{HERE}.Slow"
+    phones = [f"+7999111{i:04d}" for i in range(6)]
+    for phone in phones:
+        challenge_request(phone=phone)
+    assert set(Challenge.objects.values_list("delivery_status", flat=True)) == {
+        DeliveryStatus.PENDING
+    }
+    first = Message.objects.order_by("pk").first()
+    assert message_deliver(message_id=first.pk) == Status.SENT
+    message_deliver(message_id=first.pk)  # a second task for the same message: skipped
+    assert sorted(sent) == phones
+    assert set(Challenge.objects.values_list("delivery_status", flat=True)) == {DeliveryStatus.SENT}
+    audited = AuthEvent.objects.filter(kind=Kind.CODE_SENT)
+    assert audited.count() == 6
+    assert audited.values("phone").distinct().count() == 6
 
 
 def test_a_batch_claims_only_due_unleased_queued_messages(clock):

@@ -19,7 +19,7 @@ from vouch.delivery.services import (
     message_status_apply,
     messages_requeue_stale,
 )
-from vouch.delivery.signals import message_status_changed
+from vouch.delivery.signals import messages_status_changed
 
 # Real commits: the on-commit hooks (the message handed to the task queue) run as in
 # production.
@@ -184,10 +184,10 @@ def test_a_status_callback_marks_delivery_and_tells_listeners(settings):
     message = send()
     seen = []
 
-    def listener(sender, message, **kwargs):
-        seen.append(message.status)
+    def listener(sender, messages, **kwargs):
+        seen.extend(message.status for message in messages)
 
-    message_status_changed.connect(listener)
+    messages_status_changed.connect(listener)
     try:
         changed = message_status_apply(
             provider=message.provider,
@@ -198,7 +198,7 @@ def test_a_status_callback_marks_delivery_and_tells_listeners(settings):
             ],
         )
     finally:
-        message_status_changed.disconnect(listener)
+        messages_status_changed.disconnect(listener)
     message.refresh_from_db()
     assert changed == 1
     assert message.status == Status.DELIVERED

@@ -7,27 +7,27 @@ route is retried later with backoff; a permanent failure or exhausted retries en
 A worker does not send one message per task: each task claims, in one statement, its own
 message if still due and other due messages, DELIVERY_BATCH in all, and sends them with
 DELIVERY_CONCURRENCY in flight at once; a task with nothing left to send ends after that one
-statement.
+statement. The sending threads live as long as the worker and only call providers: what they
+report is recorded by the task's thread, a batch's sent messages in one transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import queue
 import smtplib
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import connection as db_connection
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django_tasks import task
@@ -43,7 +43,7 @@ from vouch.delivery.errors import CallbackNotSupported, DeliveryError
 from vouch.delivery.message import SmsMessage
 from vouch.delivery.models import DeliveryAttempt, Message, Status
 from vouch.delivery.segments import sms_segments
-from vouch.delivery.signals import message_status_changed
+from vouch.delivery.signals import messages_status_changed
 from vouch.delivery.updates import StatusUpdate
 
 logger = logging.getLogger(__name__)
@@ -227,50 +227,151 @@ def _keeps_text(message: Message, provider: str) -> bool:
     return is_dev_backend(provider)
 
 
-def _finish(
-    message: Message,
-    status: Status,
-    provider: str,
-    attempt: DeliveryAttempt | None = None,
-    **fields: object,
-) -> None:
+def _finish(message: Message, status: Status, provider: str, **fields: object) -> None:
     """
-    Record a final outcome, with the attempt that led to it; the text and the code go unless
-    a dev backend keeps them.
+    Record a final outcome; the text and the code go unless a dev backend keeps them.
     """
-    now = clock.now()
+    _statuses_record([(message, _final_changes(message, status, provider, **fields))])
+
+
+def _final_changes(
+    message: Message, status: Status, provider: str, **fields: object
+) -> dict[str, object]:
     keep_text = status != Status.FAILED and _keeps_text(message, provider)
     changes: dict[str, object] = {
         "status": status,
         "provider": provider,
         "locked_until": None,
-        "updated_at": now,
+        "updated_at": clock.now(),
     }
     if not keep_text:
         changes.update(body="", code="")
     changes.update(fields)
-    _status_record(message, changes, attempt=attempt)
+    return changes
 
 
-def _status_record(
-    message: Message, changes: dict[str, object], attempt: DeliveryAttempt | None = None
+def _statuses_record(
+    changes: list[tuple[Message, dict[str, object]]],
+    attempts: Sequence[DeliveryAttempt] = (),
 ) -> None:
-    # The message, its attempt and what listeners derive from them (the challenge, the audit
-    # trail) change together or not at all: a worker killed in between must not leave them
-    # disagreeing.
-    with _database_turn(), transaction.atomic():
-        if attempt is not None:
-            attempt.save()
-        Message.objects.filter(pk=message.pk).update(**changes)
-        for name, value in changes.items():
-            setattr(message, name, value)
-        message_status_changed.send(sender=Message, message=message)
+    """
+    Store new statuses (each message with its changed fields) and the attempts that led to
+    them, and tell the listeners (the challenge, the audit trail), in one transaction: a worker
+    killed in between must not leave them disagreeing. A batch costs the same few statements
+    whatever its size.
+    """
+    with transaction.atomic():
+        DeliveryAttempt.objects.bulk_create(attempts)
+        for message, fields in changes:
+            for name, value in fields.items():
+                setattr(message, name, value)
+        messages = [message for message, _fields in changes]
+        if len(changes) == 1:
+            Message.objects.filter(pk=messages[0].pk).update(**changes[0][1])
+        elif changes:
+            names = sorted({name for _message, fields in changes for name in fields})
+            Message.objects.bulk_update(messages, names)
+        if messages:
+            messages_status_changed.send(sender=Message, messages=messages)
 
 
 def _providers(message: Message) -> tuple[str, ...]:
     if message.channel == Message.Channel.EMAIL:
         return (EMAIL_PROVIDER,)
     return routing.backends_for(message.destination)
+
+
+@dataclass
+class _Tried:
+    """What sending one message through its route came to; the database is not touched."""
+
+    message: Message
+    attempts: list[DeliveryAttempt] = field(default_factory=list)
+    provider: str = ""  # the one that took the message, or the last one tried
+    sms: SmsMessage | None = None
+    sent: bool = False
+    permanent: bool = False
+    error: str = ""
+
+
+def _route_try(message: Message) -> _Tried:
+    """
+    Hand a claimed message to the backends of its route, in order, until one takes it or one
+    refuses it for good. Runs in the sending threads: only the provider is called here, and
+    the caller records what happened.
+    """
+    tried = _Tried(message=message)
+    for provider in _providers(message):
+        tried.provider = provider
+        started, start_ns = clock.now(), time.perf_counter_ns()
+        try:
+            sms = _send_once(message, provider)
+        except DeliveryError as error:
+            elapsed_ns = time.perf_counter_ns() - start_ns
+            outcome = (
+                DeliveryAttempt.Outcome.TEMPORARY
+                if error.temporary
+                else DeliveryAttempt.Outcome.PERMANENT
+            )
+            metrics.provider_send_observe(
+                provider=provider, outcome=str(outcome), seconds=elapsed_ns / 1e9
+            )
+            tried.attempts.append(
+                DeliveryAttempt(
+                    message=message,
+                    provider=provider,
+                    outcome=outcome,
+                    error=str(error)[:300],
+                    started_at=started,
+                    duration_ms=elapsed_ns // 1_000_000,
+                )
+            )
+            tried.error = f"{provider}: {error}"[:300]
+            logger.warning("Delivery to %s by %s failed: %s", _masked(message), provider, error)
+            if not error.temporary:
+                tried.permanent = True
+                return tried
+            continue
+        elapsed_ns = time.perf_counter_ns() - start_ns
+        metrics.provider_send_observe(
+            provider=provider, outcome=str(DeliveryAttempt.Outcome.SENT), seconds=elapsed_ns / 1e9
+        )
+        metrics.delivery_lag_observe(
+            channel=message.channel, seconds=(started - message.created_at).total_seconds()
+        )
+        tried.attempts.append(
+            DeliveryAttempt(
+                message=message,
+                provider=provider,
+                outcome=DeliveryAttempt.Outcome.SENT,
+                provider_message_id=sms.provider_message_id if sms else "",
+                started_at=started,
+                duration_ms=elapsed_ns // 1_000_000,
+            )
+        )
+        tried.sms, tried.sent = sms, True
+        logger.info("Message %s sent to %s by %s", message.pk, _masked(message), provider)
+        return tried
+    return tried
+
+
+def _sent_changes(tried: _Tried) -> dict[str, object]:
+    sms, message = tried.sms, tried.message
+    extra: dict[str, object] = {}
+    if sms is not None and sms.segments:
+        extra["segments"] = sms.segments
+    return _final_changes(
+        message,
+        Status.SENT,
+        provider=tried.provider,
+        provider_message_id=sms.provider_message_id if sms else "",
+        attempts=message.attempts + len(tried.attempts),
+        cost=sms.cost if sms else None,
+        currency=sms.currency if sms else "",
+        sent_at=clock.now(),
+        error="",
+        **extra,
+    )
 
 
 def message_deliver(*, message_id: int) -> str:
@@ -284,7 +385,7 @@ def message_deliver(*, message_id: int) -> str:
     batch, concurrency = _batch_shape()
     if batch <= 1:
         message = _claim(message_id)
-        return "skipped" if message is None else _deliver_claimed(message)
+        return "skipped" if message is None else _deliver_claimed([message], concurrency)[0]
     messages = _claim_batch(
         message_id=message_id,
         limit=batch,
@@ -292,7 +393,7 @@ def message_deliver(*, message_id: int) -> str:
     )
     if not messages:
         return "skipped"
-    statuses = _deliver_together(messages, concurrency)
+    statuses = _deliver_claimed(messages, concurrency)
     return statuses[0] if messages[0].pk == message_id else "skipped"
 
 
@@ -307,124 +408,74 @@ def _batch_shape() -> tuple[int, int]:
     return batch, max(1, min(delivery_settings.CONCURRENCY, batch))
 
 
-# SQLite takes one writer at a time, and in shared-cache mode (the test database) a second
-# connection's write fails at once rather than waiting: the sending threads take turns at the
-# database there, and only there. PostgreSQL lets them write side by side.
-_sqlite_turns = threading.RLock()
-
-
-def _database_turn() -> threading.RLock | nullcontext[None]:
-    return _sqlite_turns if db_connection.vendor == "sqlite" else nullcontext()
-
-
-def _deliver_together(messages: list[Message], concurrency: int) -> list[str]:
+class _Senders:
     """
-    Send claimed messages with up to `concurrency` in flight; return their statuses in order.
-    Each thread works through a shared queue, with its own database connection (Django's are
-    per thread), and closes that connection when the queue is empty.
+    The worker process's sending threads, kept for its whole life: their HTTP sessions stay
+    open from one batch to the next. They only call providers; the database is written by the
+    task's own thread, so a worker holds one database connection however many sends are in
+    flight (and SQLite's single writer is never contended).
     """
-    if len(messages) == 1 or concurrency == 1:
-        return [_deliver_claimed(message) for message in messages]
-    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for index in range(len(messages)):
-        todo.put(index)
-    statuses = ["skipped"] * len(messages)
 
-    def work_through() -> None:
-        try:
-            while True:
-                try:
-                    index = todo.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    statuses[index] = _deliver_claimed(messages[index])
-                except Exception:
-                    # Left claimed: requeue_messages queues it again once the claim runs out.
-                    logger.exception("Delivery of message %s failed", messages[index].pk)
-        finally:
-            connections.close_all()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._size = 0
 
-    threads = min(concurrency, len(messages))
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="delivery") as pool:
-        for future in [pool.submit(work_through) for _ in range(threads)]:
-            future.result()
-    return statuses
+    def send(self, messages: list[Message], size: int) -> list[_Tried]:
+        """Try each message's route, `size` at a time; the outcomes in the messages' order."""
+        if size <= 1 or len(messages) == 1:
+            return [_route_try(message) for message in messages]
+        with self._lock:
+            if self._pool is None or self._size != size:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=True)
+                self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="delivery")
+                self._size = size
+            pool = self._pool
+        return list(pool.map(_route_try, messages))
 
 
-def _deliver_claimed(message: Message) -> str:
-    """Send a message this worker has claimed, through its route; return its status."""
-    if message.expires_at is not None and message.expires_at <= clock.now():
-        _finish(message, Status.FAILED, provider=message.provider, error="expired before sending")
-        return Status.FAILED
-    last_error = ""
-    for provider in _providers(message):
-        started, start_ns = clock.now(), time.perf_counter_ns()
-        try:
-            sms = _send_once(message, provider)
-        except DeliveryError as error:
-            elapsed_ns = time.perf_counter_ns() - start_ns
-            outcome = (
-                DeliveryAttempt.Outcome.TEMPORARY
-                if error.temporary
-                else DeliveryAttempt.Outcome.PERMANENT
-            )
-            metrics.provider_send_observe(
-                provider=provider, outcome=str(outcome), seconds=elapsed_ns / 1e9
-            )
-            last_error = f"{provider}: {error}"[:300]
-            with _database_turn():
-                DeliveryAttempt.objects.create(
-                    message=message,
-                    provider=provider,
-                    outcome=outcome,
-                    error=str(error)[:300],
-                    started_at=started,
-                    duration_ms=elapsed_ns // 1_000_000,
-                )
-                Message.objects.filter(pk=message.pk).update(attempts=message.attempts + 1)
-            message.attempts += 1
-            logger.warning("Delivery to %s by %s failed: %s", _masked(message), provider, error)
-            if not error.temporary:
-                _finish(message, Status.FAILED, provider=provider, error=last_error)
-                return Status.FAILED
+_senders = _Senders()
+
+
+def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
+    """
+    Send claimed messages with up to `concurrency` in flight, then record every outcome: the
+    sent ones with their attempts in one transaction, the others each with its retry or its
+    failure. Return their statuses in order.
+    """
+    now = clock.now()
+    live = []
+    for message in messages:
+        if message.expires_at is not None and message.expires_at <= now:
+            error = "expired before sending"
+            _finish(message, Status.FAILED, provider=message.provider, error=error)
+        else:
+            live.append(message)
+    outcomes = _senders.send(live, concurrency)
+    sent = [tried for tried in outcomes if tried.sent]
+    _statuses_record(
+        [(tried.message, _sent_changes(tried)) for tried in sent],
+        attempts=[attempt for tried in outcomes for attempt in tried.attempts],
+    )
+    statuses = {tried.message.pk: str(Status.SENT) for tried in sent}
+    for tried in outcomes:
+        if tried.sent:
             continue
-        elapsed_ns = time.perf_counter_ns() - start_ns
-        metrics.provider_send_observe(
-            provider=provider, outcome=str(DeliveryAttempt.Outcome.SENT), seconds=elapsed_ns / 1e9
-        )
-        metrics.delivery_lag_observe(
-            channel=message.channel, seconds=(started - message.created_at).total_seconds()
-        )
-        provider_id = sms.provider_message_id if sms else ""
-        attempt = DeliveryAttempt(
-            message=message,
-            provider=provider,
-            outcome=DeliveryAttempt.Outcome.SENT,
-            provider_message_id=provider_id,
-            started_at=started,
-            duration_ms=elapsed_ns // 1_000_000,
-        )
-        extra: dict[str, object] = {}
-        if sms is not None and sms.segments:
-            extra["segments"] = sms.segments
-        _finish(
-            message,
-            Status.SENT,
-            provider=provider,
-            attempt=attempt,
-            provider_message_id=provider_id,
-            attempts=message.attempts + 1,
-            cost=sms.cost if sms else None,
-            currency=sms.currency if sms else "",
-            sent_at=clock.now(),
-            error="",
-            **extra,
-        )
-        logger.info("Message %s sent to %s by %s", message.pk, _masked(message), provider)
-        return Status.SENT
-    with _database_turn():
-        return _retry_or_fail(message, last_error)
+        message = tried.message
+        message.attempts += len(tried.attempts)
+        if tried.permanent:
+            _finish(
+                message,
+                Status.FAILED,
+                provider=tried.provider,
+                error=tried.error,
+                attempts=message.attempts,
+            )
+            statuses[message.pk] = Status.FAILED
+        else:
+            statuses[message.pk] = _retry_or_fail(message, tried.error)
+    return [statuses.get(message.pk, Status.FAILED) for message in messages]
 
 
 @task()
@@ -448,6 +499,7 @@ def _retry_or_fail(message: Message, last_error: str) -> str:
         # own task, and that task can claim it even if its worker's clock runs a little fast.
         Message.objects.filter(pk=message.pk).update(
             rounds=rounds,
+            attempts=message.attempts,
             error=last_error,
             locked_until=retry_at - timedelta(seconds=min(2.0, delay / 2)),
             updated_at=now,
@@ -460,6 +512,7 @@ def _retry_or_fail(message: Message, last_error: str) -> str:
         Status.FAILED,
         provider=message.provider,
         rounds=rounds,
+        attempts=message.attempts,
         error=last_error or "no route accepted it",
     )
     return Status.FAILED
@@ -533,7 +586,7 @@ def message_status_apply(*, provider: str, updates: list[StatusUpdate]) -> int:
             fields["error"] = update.error.replace("\x00", "")[:300]
         if update.cost is not None:
             fields.update(cost=update.cost, currency=update.currency)
-        _status_record(message, fields)
+        _statuses_record([(message, fields)])
         changed += 1
     return changed
 

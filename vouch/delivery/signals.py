@@ -1,8 +1,9 @@
 """
-What delivery tells the rest of the project. Sent with sender=Message and keyword `message`
-whenever a message reaches sent, delivered or failed (from a worker, a callback or at once).
+What delivery tells the rest of the project. Sent with sender=Message and keyword `messages`
+(a list, in the transaction that stored their new status) whenever messages reach sent,
+delivered or failed: a worker's batch, a provider's callback, or a message sent at once.
 """
 
 from django.dispatch import Signal
 
-message_status_changed = Signal()
+messages_status_changed = Signal()

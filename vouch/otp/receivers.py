@@ -5,10 +5,10 @@ from typing import Any
 from django.dispatch import receiver
 
 from vouch.delivery.models import Message
-from vouch.delivery.signals import message_status_changed
-from vouch.otp.services import challenge_delivery_update
+from vouch.delivery.signals import messages_status_changed
+from vouch.otp.services import challenges_delivery_update
 
 
-@receiver(message_status_changed, sender=Message)
-def _follow_message(sender: Any, *, message: Message, **kwargs: Any) -> None:
-    challenge_delivery_update(message=message)
+@receiver(messages_status_changed, sender=Message)
+def _follow_messages(sender: Any, *, messages: list[Message], **kwargs: Any) -> None:
+    challenges_delivery_update(messages=messages)

@@ -163,7 +163,7 @@ def challenge_request(
         raise
     if challenge.delivery_status == DeliveryStatus.PENDING and delivery_runs_in_request():
         # With the immediate task backend the message has been sent (or has failed) by now;
-        # `challenge_delivery_update` recorded the outcome on the challenge as it happened
+        # `challenges_delivery_update` recorded the outcome on the challenge as it happened
         # (challenge unusable, quota refunded, audit), and the caller learns it here. A worker
         # backend has not sent it yet: nothing to read back.
         challenge.refresh_from_db(fields=["delivery_status"])
@@ -409,45 +409,66 @@ def _stored(events: list[AuthEvent]) -> list[AuthEvent]:
     return []
 
 
-def challenge_delivery_update(*, message: Message) -> None:
+def challenges_delivery_update(*, messages: list[Message]) -> None:
     """
-    Follow the code's message: sent or delivered makes the challenge usable, failed makes it
-    dead for good and gives the user back their quota. Runs in the request with the
-    immediate task backend, in the worker otherwise.
+    Follow the codes' messages: sent or delivered makes a challenge usable, failed makes it
+    dead for good and gives the user back their quota. Runs in the transaction that stored the
+    messages' status (in the request with the immediate task backend, in the worker
+    otherwise), with the same few statements for one message or a worker's whole batch. The
+    challenges are read after the messages were written and locked on PostgreSQL, so each
+    change is recorded (and audited) once, whoever else follows the same message.
     """
-    challenge = Challenge.objects.filter(message=message).first()
-    if challenge is None:
-        return
-    origin = Origin(ip=challenge.ip, user_agent=challenge.user_agent)
-    if message.status == MessageStatus.FAILED:
-        updated = (
-            Challenge.objects.filter(pk=challenge.pk)
-            .exclude(delivery_status=DeliveryStatus.FAILED)
-            .update(delivery_status=DeliveryStatus.FAILED)
+    by_id = {message.pk: message for message in messages}
+    followed = [
+        (challenge, by_id[challenge.message_id])
+        for challenge in Challenge.objects.select_for_update().filter(message_id__in=list(by_id))
+        if challenge.message_id is not None
+    ]
+    usable = [
+        (challenge, message)
+        for challenge, message in followed
+        if message.status != MessageStatus.FAILED
+        and challenge.delivery_status == DeliveryStatus.PENDING
+    ]
+    if usable:
+        Challenge.objects.filter(pk__in=[challenge.pk for challenge, _message in usable]).update(
+            delivery_status=DeliveryStatus.SENT
         )
-        if updated:
-            email = challenge.destination if challenge.channel == Channel.EMAIL else ""
-            policies.send_refund(phone=challenge.phone, ip=challenge.ip, email=email)
-            last = message.attempt_log.order_by("-started_at", "-id").first()
-            audit_record(
-                Kind.CODE_SEND_FAILED,
-                phone=challenge.phone,
-                origin=origin,
-                outcome=last.outcome if last else "no_route",
-                detail={"provider": message.provider, "error": message.error},
-            )
-        return
-    updated = Challenge.objects.filter(
-        pk=challenge.pk, delivery_status=DeliveryStatus.PENDING
-    ).update(delivery_status=DeliveryStatus.SENT)
-    if updated:
-        audit_record(
-            Kind.CODE_SENT,
-            phone=challenge.phone,
-            origin=origin,
-            outcome=challenge.channel,
-            detail={"provider": message.provider},
+        audit_store(
+            [
+                audit_event(
+                    Kind.CODE_SENT,
+                    phone=challenge.phone,
+                    origin=Origin(ip=challenge.ip, user_agent=challenge.user_agent),
+                    outcome=challenge.channel,
+                    detail={"provider": message.provider},
+                )
+                for challenge, message in usable
+            ]
         )
+    for challenge, message in followed:
+        if message.status == MessageStatus.FAILED:
+            _challenge_failed(challenge, message)
+
+
+def _challenge_failed(challenge: Challenge, message: Message) -> None:
+    updated = (
+        Challenge.objects.filter(pk=challenge.pk)
+        .exclude(delivery_status=DeliveryStatus.FAILED)
+        .update(delivery_status=DeliveryStatus.FAILED)
+    )
+    if not updated:
+        return
+    email = challenge.destination if challenge.channel == Channel.EMAIL else ""
+    policies.send_refund(phone=challenge.phone, ip=challenge.ip, email=email)
+    last = message.attempt_log.order_by("-started_at", "-id").first()
+    audit_record(
+        Kind.CODE_SEND_FAILED,
+        phone=challenge.phone,
+        origin=Origin(ip=challenge.ip, user_agent=challenge.user_agent),
+        outcome=last.outcome if last else "no_route",
+        detail={"provider": message.provider, "error": message.error},
+    )
 
 
 # The conversion report (the API's `hours` and the admin page) reads challenges this far back;
