@@ -1006,12 +1006,12 @@ SECTIONS: tuple[Section, ...] = (
                 default=("`32`", "`32`"),
                 meaning=(
                     (
-                        "With a worker: how many sends of a batch are in flight at once, each "
-                        "thread with its own database connection."
+                        "With a worker: how many sends of a batch are in flight at once (threads "
+                        "that only call providers; the worker keeps one database connection)."
                     ),
                     (
-                        "С воркером: сколько отправок пакета идут одновременно; у каждого "
-                        "потока своё соединение с базой."
+                        "С воркером: сколько отправок пакета идут одновременно (потоки только "
+                        "обращаются к провайдерам; у воркера одно соединение с базой)."
                     ),
                 ),
             ),

@@ -291,6 +291,7 @@ class _Tried:
     sms: SmsMessage | None = None
     sent: bool = False
     permanent: bool = False
+    expired: bool = False
     error: str = ""
 
 
@@ -301,6 +302,9 @@ def _route_try(message: Message) -> _Tried:
     the caller records what happened.
     """
     tried = _Tried(message=message)
+    if message.expires_at is not None and message.expires_at <= clock.now():
+        tried.expired = True
+        return tried
     for provider in _providers(message):
         tried.provider = provider
         started, start_ns = clock.now(), time.perf_counter_ns()
@@ -440,42 +444,37 @@ _senders = _Senders()
 
 def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
     """
-    Send claimed messages with up to `concurrency` in flight, then record every outcome: the
-    sent ones with their attempts in one transaction, the others each with its retry or its
-    failure. Return their statuses in order.
+    Send claimed messages with up to `concurrency` in flight (each checked for expiry just
+    before its send), then record what became of them: every final outcome (sent, expired,
+    refused for good) with all the attempts in one transaction, then each retry. Return
+    their statuses in order.
     """
-    now = clock.now()
-    live = []
-    for message in messages:
-        if message.expires_at is not None and message.expires_at <= now:
-            error = "expired before sending"
-            _finish(message, Status.FAILED, provider=message.provider, error=error)
-        else:
-            live.append(message)
-    outcomes = _senders.send(live, concurrency)
-    sent = [tried for tried in outcomes if tried.sent]
-    _statuses_record(
-        [(tried.message, _sent_changes(tried)) for tried in sent],
-        attempts=[attempt for tried in outcomes for attempt in tried.attempts],
-    )
-    statuses = {tried.message.pk: str(Status.SENT) for tried in sent}
+    outcomes = _senders.send(messages, concurrency)
+    finals: list[tuple[Message, dict[str, object]]] = []
+    retries: list[_Tried] = []
     for tried in outcomes:
-        if tried.sent:
-            continue
         message = tried.message
-        message.attempts += len(tried.attempts)
-        if tried.permanent:
-            _finish(
-                message,
-                Status.FAILED,
-                provider=tried.provider,
-                error=tried.error,
-                attempts=message.attempts,
+        if tried.sent:
+            finals.append((message, _sent_changes(tried)))
+        elif tried.expired:
+            error = "expired before sending"
+            finals.append(
+                (message, _final_changes(message, Status.FAILED, message.provider, error=error))
             )
-            statuses[message.pk] = Status.FAILED
+        elif tried.permanent:
+            attempts = message.attempts + len(tried.attempts)
+            changes = _final_changes(
+                message, Status.FAILED, tried.provider, error=tried.error, attempts=attempts
+            )
+            finals.append((message, changes))
         else:
-            statuses[message.pk] = _retry_or_fail(message, tried.error)
-    return [statuses.get(message.pk, Status.FAILED) for message in messages]
+            retries.append(tried)
+    _statuses_record(finals, attempts=[attempt for tried in outcomes for attempt in tried.attempts])
+    statuses = {message.pk: str(changes["status"]) for message, changes in finals}
+    for tried in retries:
+        tried.message.attempts += len(tried.attempts)
+        statuses[tried.message.pk] = _retry_or_fail(tried.message, tried.error)
+    return [statuses[message.pk] for message in messages]
 
 
 @task()
