@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
@@ -48,6 +49,19 @@ class Slow(BaseSmsBackend):
             senders.append(
                 (threading.current_thread(), connections["default"].connection is not None)
             )
+        return len(messages)
+
+
+class Priced(BaseSmsBackend):
+    """Reports an id, a cost and segments of its own for every message."""
+
+    def send_messages(self, messages):
+        for message in messages:
+            number = int(message.to[-4:])
+            message.provider_message_id = f"id-{number}"
+            message.cost = Decimal(number) / 100
+            message.currency = "RUB" if number % 2 else "USD"
+            message.segments = 1 + number % 3
         return len(messages)
 
 
@@ -129,6 +143,21 @@ def test_a_batch_makes_each_of_its_codes_usable_and_audits_each_once(settings):
     audited = AuthEvent.objects.filter(kind=Kind.CODE_SENT)
     assert audited.count() == 6
     assert audited.values("phone").distinct().count() == 6
+
+
+def test_what_a_provider_reports_for_each_message_of_a_batch_is_kept_on_its_row(settings):
+    settings.SMS_ROUTES = f"*:{HERE}.Priced"
+    messages = _queued(7)
+    message_deliver(message_id=messages[0].pk)
+    for message in messages:
+        message.refresh_from_db()
+        number = int(message.destination[-4:])
+        assert message.status == Status.SENT
+        assert message.provider_message_id == f"id-{number}"
+        assert message.cost == Decimal(number) / 100
+        assert message.currency == ("RUB" if number % 2 else "USD")
+        assert message.segments == 1 + number % 3
+        assert (message.attempts, message.locked_until) == (1, None)
 
 
 def test_a_batch_claims_only_due_unleased_queued_messages(clock):
