@@ -56,6 +56,7 @@ QUEUE_TIMEOUT = float(os.environ.get("BENCH_QUEUE_TIMEOUT", "300"))
 # The delivery worker of TASKS_BACKEND=database, as `make worker` runs it (the one place the
 # bench names it).
 WORKER_CMD = ["manage.py", "db_worker", "--no-reload", "--no-startup-delay"]
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # docs/delivery.md: 2 on two cores
 BASELINE = ROOT / "bench" / "statements.json"
 CODE = "123456"
 WORK = Path(tempfile.gettempdir()) / f"vouch-bench.{os.getpid()}"  # made by main()
@@ -127,6 +128,28 @@ def queued() -> int:
     """Messages of the outbox not yet sent (nor failed)."""
     rows = bench_sql("SELECT COUNT(*) FROM delivery_message WHERE status = 'queued'")
     return int(rows[0][0])
+
+
+def last_message_id() -> int:
+    rows = bench_sql("SELECT COALESCE(MAX(id), 0) FROM delivery_message")
+    return int(rows[0][0])
+
+
+def send_lags(after_id: int) -> tuple[float, float]:
+    """
+    p50 and p99, in seconds, of the time from a message's creation to the start of the
+    attempt a provider took, for the messages after `after_id` (what
+    vouch_delivery_lag_seconds measures).
+    """
+    rows = bench_sql(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag), "
+        "percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) FROM ("
+        "SELECT EXTRACT(EPOCH FROM a.started_at - m.created_at) AS lag "
+        "FROM delivery_deliveryattempt a JOIN delivery_message m ON m.id = a.message_id "
+        f"WHERE m.id > {int(after_id)} AND a.outcome = 'sent') AS sent"
+    )
+    p50, p99 = rows[0]
+    return float(p50 or 0), float(p99 or 0)
 
 
 def queue_wait() -> float:
@@ -226,20 +249,29 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 class Worker:
-    """The delivery worker (WORKER_CMD) beside the production-like server."""
+    """
+    The delivery workers (WORKER_CMD, WORKERS processes: what docs/delivery.md recommends for
+    two cores) beside the production-like server.
+    """
 
     def __init__(self) -> None:
-        self.logfile = WORK / "db_worker.log"
-        self.proc = subprocess.Popen(  # noqa: S603 (our own manage.py)
-            [PY, *WORKER_CMD],
-            env=VOUCH_ENV,
-            cwd=ROOT,
-            stdout=self.logfile.open("w"),
-            stderr=subprocess.STDOUT,
-        )
+        self.procs = [
+            subprocess.Popen(  # noqa: S603 (our own manage.py)
+                [PY, *WORKER_CMD],
+                env=VOUCH_ENV,
+                cwd=ROOT,
+                stdout=(WORK / f"db_worker-{n}.log").open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            for n in range(WORKERS)
+        ]
+
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self.procs]
 
     def stop(self) -> None:
-        stop(self.proc)
+        for proc in self.procs:
+            stop(proc)
 
 
 # --- CPU time ------------------------------------------------------------------------------
@@ -291,7 +323,7 @@ class CpuMeter:
         self.side = side
         self.static = {
             "web": side.server.pids(),
-            "worker": [side.worker.proc.pid] if side.worker else [],
+            "worker": side.worker.pids() if side.worker else [],
             "redis": [side.redis_pid] if side.redis_pid else [],
         }
         self.conn = psycopg.connect(f"{PG}/postgres", autocommit=True)
@@ -403,12 +435,14 @@ def load(
     if side.worker:
         queue_wait()
     before = server.rss_mb()
+    first_id = last_message_id() if side.worker else 0
     meter = CpuMeter(side)
     meter.start()
     result = wrk(server.url, script, make_args(seconds), seconds, conns, threads)
     if side.worker:
         result["queued"] = queued()
         result["lag"] = queue_wait()
+        result["send_lag"] = send_lags(first_id)
     result["cpu"] = meter.stop()
     result["rss_before"], result["rss_after"] = before, server.rss_mb()
     time.sleep(DRAIN)
@@ -488,7 +522,8 @@ def lag_text(row: dict) -> str:
     v = row["vouch"]
     if not row.get("sends") or "lag" not in v:
         return "-"
-    return f"{v['queued']} / {v['lag']:.1f}"
+    p50, p99 = v["send_lag"]
+    return f"{v['queued']} / {v['lag']:.1f} / {p50:.2f} / {p99:.2f}"
 
 
 def row_text(row: dict) -> str:
@@ -514,7 +549,7 @@ def row_text(row: dict) -> str:
 HEADER = (
     "| scenario | Vouch req/s | floor req/s | Vouch/floor "
     "| Vouch CPU ms/req (web / worker / PG / Redis) | floor CPU ms/req (web / PG) "
-    "| queued at stop / s to empty | Vouch p50 ms | Vouch p99 ms "
+    "| queued at stop / s to empty / send lag p50 / p99 s | Vouch p50 ms | Vouch p99 ms "
     "| floor p50 / p99 ms | non-2xx Vouch / floor | SQL per request Vouch / floor "
     "| Vouch web worker RSS MB before → after |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
