@@ -119,9 +119,9 @@ def databases_drop(*dbs: str) -> None:
     admin_sql(*(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)" for db in dbs))
 
 
-def bench_sql(query: str) -> list[tuple]:
+def bench_sql(query: str, params: tuple = ()) -> list[tuple]:
     with psycopg.connect(f"{PG}/{DB_VOUCH}", autocommit=True) as conn:
-        return list(conn.execute(query).fetchall())
+        return list(conn.execute(query, params).fetchall())
 
 
 def queued() -> int:
@@ -146,7 +146,8 @@ def send_lags(after_id: int) -> tuple[float, float]:
         "percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) FROM ("
         "SELECT EXTRACT(EPOCH FROM a.started_at - m.created_at) AS lag "
         "FROM delivery_deliveryattempt a JOIN delivery_message m ON m.id = a.message_id "
-        f"WHERE m.id > {int(after_id)} AND a.outcome = 'sent') AS sent"
+        "WHERE m.id > %s AND a.outcome = 'sent') AS sent",
+        (after_id,),
     )
     p50, p99 = rows[0]
     return float(p50 or 0), float(p99 or 0)
