@@ -7,14 +7,18 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django_tasks import task_backends
+from django_tasks_db.models import DBTaskResult
 
 from vouch.delivery.backends.base import BaseSmsBackend
 from vouch.delivery.errors import DeliveryError
 from vouch.delivery.models import DeliveryAttempt, Message, Status
 from vouch.delivery.services import (
     StatusUpdate,
+    message_create,
     message_deliver,
+    message_enqueue,
     message_send,
     message_status_apply,
     messages_requeue_stale,
@@ -288,3 +292,34 @@ def test_a_misconfigured_backend_is_a_permanent_failure_not_a_crash(settings):
     assert message.status == Status.FAILED
     assert "PROVIDER_TOKEN" in message.error
     assert calls == []
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_the_database_task_backend_commits_the_task_with_its_message_or_not_at_all(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with transaction.atomic():
+        message = message_create(channel="sms", destination=PHONE, body="code")
+        message_enqueue(message=message)
+        # In the message's own transaction, not after its commit.
+        assert DBTaskResult.objects.filter(args_kwargs__args=[message.pk]).exists()
+    with pytest.raises(_RolledBack), transaction.atomic():
+        lost = message_create(channel="sms", destination=PHONE, body="code")
+        message_enqueue(message=lost)
+        raise _RolledBack
+    assert list(DBTaskResult.objects.values_list("args_kwargs__args", flat=True)) == [[message.pk]]
+
+
+def test_the_immediate_backend_sends_only_once_the_message_is_committed(settings):
+    route(settings, "Works")
+    with transaction.atomic():
+        message = message_create(channel="sms", destination=PHONE, body="code")
+        message_enqueue(message=message)
+        assert calls == []
+    assert calls == ["works"]
+    with pytest.raises(_RolledBack), transaction.atomic():
+        message_enqueue(message=message_create(channel="sms", destination=PHONE, body="x"))
+        raise _RolledBack
+    assert calls == ["works"]

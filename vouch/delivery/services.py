@@ -1,8 +1,9 @@
 """
-The outbox: a message is stored, handed to the task queue once the transaction commits, and
-sent by `message_deliver` through the backends its route names, in order, until one takes
-it. Temporary failures move on to the next backend, and with a worker backend the whole
-route is retried later with backoff; a permanent failure or exhausted retries end it.
+The outbox: a message is stored, handed to the task queue (in its transaction with the
+database task backend, once it commits with the others), and sent by `message_deliver`
+through the backends its route names, in order, until one takes it. Temporary failures move
+on to the next backend, and with a worker backend the whole route is retried later with
+backoff; a permanent failure or exhausted retries end it.
 
 A worker does not send one message per task: each task claims, in one statement, its own
 message if still due and other due messages, DELIVERY_BATCH in all, and sends them with
@@ -34,6 +35,7 @@ from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
+from django_tasks_db.backend import DatabaseBackend
 
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_email, mask_phone_for_log
@@ -101,7 +103,14 @@ def delivery_runs_in_request() -> bool:
 
 
 def message_enqueue(*, message: Message, run_after_seconds: int = 0) -> None:
-    """Queue delivery once the current transaction commits (at once outside of one)."""
+    """
+    Queue delivery. The database task backend takes the task in the current transaction: the
+    message and its task are committed together (one commit fewer, and no message is left
+    without its task if the process stops in between), and no worker sees the task before the
+    message. Any other backend waits for the commit (at once outside of a transaction): the
+    immediate backend would send a message that may yet be rolled back, and an RQ worker could
+    look for a row not yet committed.
+    """
 
     def enqueue() -> None:
         task = deliver_message
@@ -109,7 +118,10 @@ def message_enqueue(*, message: Message, run_after_seconds: int = 0) -> None:
             task = task.using(run_after=clock.now() + timedelta(seconds=run_after_seconds))
         task.enqueue(message.pk)
 
-    transaction.on_commit(enqueue)
+    if isinstance(deliver_message.get_backend(), DatabaseBackend):
+        enqueue()
+    else:
+        transaction.on_commit(enqueue)
 
 
 def _claim(message_id: int) -> Message | None:
