@@ -13,56 +13,21 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import warnings
-from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-ENDPOINT = "/api/users/authenticate/"
+from common import ENDPOINT, configure_environment, django_setup, otp_limits, quantile
+
 WARMUP = 20
-VARYING_FIELDS = ("phone", "destination")  # allowed to differ between answers
-
-
-def configure_environment(workdir: str) -> None:
-    """Defaults only: anything already in the environment wins."""
-    defaults = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-throwaway-0123456789abcdef0123456789",
-        "JWT_SIGNING_KEY": "bench-only-jwt-signing-key-throwaway-0123456789abcdef",
-        "SMS_BACKEND": "dummy",
-        "SMS_ALLOW_DEV_BACKEND": "true",
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
-        "LOG_LEVEL": "WARNING",
-        "OTP_TEST_NUMBERS": "",
-        "OTP_RESEND_COOLDOWN": "0",
-        "OTP_SENDS_PER_PHONE_HOUR": "0",
-        "OTP_SENDS_PER_IP_HOUR": "0",
-        "OTP_SENDS_GLOBAL_HOUR": "0",
-        "OTP_FAILURES_PER_PHONE_DAY": "0",
-        "OTP_VERIFIES_PER_IP_HOUR": "0",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    sys.path.insert(0, str(BASE_DIR))
+VARYING_FIELDS = ("phone", "destination")  # body fields that echo the phone asked for
+VARYING_HEADERS = ("X-Request-ID", "Date")  # headers new with every answer
 
 
 # --- statistics (standard library only) -------------------------------------------------------
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def mann_whitney(a: list[float], b: list[float]) -> tuple[float, float, float]:
@@ -129,17 +94,12 @@ def main() -> int:
     rng = random.Random(args.seed)  # noqa: S311 (test data and resampling, not secrets)
 
     with tempfile.TemporaryDirectory(prefix="vouch-bench-", ignore_cleanup_errors=True) as workdir:
-        configure_environment(workdir)
+        configure_environment(workdir, **otp_limits("0"))
         return measure(args.requests, rng, args.bootstrap)
 
 
 def measure(n: int, rng: random.Random, rounds: int) -> int:
-
-    import django
-
-    # whitenoise warns once about a missing STATIC_ROOT (no collectstatic here): not our concern.
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    django.setup()
+    django_setup()
 
     from django.conf import settings
     from django.core.management import call_command
