@@ -3,7 +3,8 @@ What the scripts of bench/ share: the settings Vouch runs with under a benchmark
 quantile their reports use and a fake SMS provider that answers after a delay.
 
 The in-process scripts (profile_steps.py, step1_timing.py, delivery_timing.py,
-delivery_throughput.py) call `configure_environment`, then `django_setup`.
+delivery_throughput.py) call `configure_environment` before `django.setup()`; the scripts
+that start servers (run.py, soak.py) build the servers' environment with `server_environment`.
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ def django_setup() -> None:
 
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     django.setup()
+
+
+def server_environment(**settings: str) -> dict[str, str]:
+    """
+    For a Vouch server a script starts: the caller's environment, SETTINGS and the script's
+    own `settings` over it. Of the caller's `OTP_*` variables none is kept: a limit is either
+    its production default or one the script names.
+    """
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("OTP_")}
+    return {**inherited, **SETTINGS, **settings}
 
 
 def quantile(values: list[float], q: float) -> float:

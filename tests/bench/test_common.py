@@ -69,6 +69,15 @@ def test_configure_environment_without_a_workdir_names_no_database(common, envir
     assert "DATABASE_URL" not in environ
 
 
+def test_a_server_keeps_no_limit_of_the_caller_but_those_the_script_names(common, environ):
+    env = common.server_environment(OTP_SENDS_GLOBAL_HOUR="10", SITE_URL="http://127.0.0.1:1")
+    assert env["PATH"] == "/usr/bin"
+    assert env["DEBUG"] == "false"  # the shared settings win over the caller's
+    assert "OTP_SENDS_PER_IP_HOUR" not in env
+    assert env["OTP_SENDS_GLOBAL_HOUR"] == "10"
+    assert env["SITE_URL"] == "http://127.0.0.1:1"
+
+
 def test_the_fake_provider_answers_ok_and_counts_its_calls(common):
     provider = common.FakeProvider(delay=0)
     assert provider.settings["SMS_BACKEND"] == "webhook"
