@@ -18,7 +18,8 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Any
+from collections import Counter
+from typing import Any, NamedTuple
 
 from common import ENDPOINT, configure_environment, django_setup, otp_limits, quantile
 
@@ -81,8 +82,38 @@ def phones(count: int, rng: random.Random) -> list[str]:
     return [f"+7999{n:07d}" for n in numbers]
 
 
-def without_varying(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if k not in VARYING_FIELDS}
+class Answer(NamedTuple):
+    """An answer without what differs from request to request by design."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def comparable(status: int, body: dict[str, Any], headers: list[tuple[str, str]]) -> Answer:
+    varying = {name.lower() for name in VARYING_HEADERS}
+    return Answer(
+        status,
+        {k: v for k, v in body.items() if k not in VARYING_FIELDS},
+        {k: v for k, v in headers if k.lower() not in varying},
+    )
+
+
+def differences(answer: Answer, first: Answer) -> dict[str, str]:
+    """What of `answer` differs from `first`, by name: {"header Vary": "'a' (first answer 'b')"}."""
+    found = {}
+    if answer.status != first.status:
+        found["status"] = f"{answer.status} (first answer {first.status})"
+    for part, mine, theirs in (
+        ("body field", answer.body, first.body),
+        ("header", answer.headers, first.headers),
+    ):
+        for name in sorted(set(mine) | set(theirs)):
+            this = repr(mine[name]) if name in mine else "absent"
+            that = repr(theirs[name]) if name in theirs else "absent"
+            if this != that:
+                found[f"{part} {name}"] = f"{this} (first answer {that})"
+    return found
 
 
 def main() -> int:
@@ -128,11 +159,12 @@ def measure(n: int, rng: random.Random, rounds: int) -> int:
 
     client = Client()
 
-    def ask(phone: str) -> tuple[int, int, dict[str, Any], list[tuple[str, str]]]:
+    def ask(phone: str) -> tuple[int, dict[str, Any], Answer]:
         started = time.perf_counter_ns()
         response = client.post(ENDPOINT, {"phone": phone}, content_type="application/json")
         elapsed = time.perf_counter_ns() - started
-        return elapsed, response.status_code, response.json(), sorted(response.items())
+        body = response.json()
+        return elapsed, body, comparable(response.status_code, body, list(response.items()))
 
     # Warm up caches, connections and lazy imports with phones of both kinds, not recorded.
     for a, b in zip(warm_known, warm_unknown, strict=True):
@@ -141,21 +173,24 @@ def measure(n: int, rng: random.Random, rounds: int) -> int:
 
     # Interleave: pairs of one known and one unknown phone, in random order within each pair.
     timings: dict[str, list[float]] = {"known": [], "unknown": []}
-    reference: tuple[int, dict[str, Any], list[tuple[str, str]]] | None = None
+    reference: Answer | None = None
     mismatches: list[str] = []
+    differing: Counter[str] = Counter()  # what differed, in how many answers
     for k_phone, u_phone in zip(known, unknown, strict=True):
         pair = [("known", k_phone), ("unknown", u_phone)]
         rng.shuffle(pair)
         for kind, phone in pair:
-            elapsed, status, body, headers = ask(phone)
+            elapsed, body, answer = ask(phone)
             timings[kind].append(elapsed / 1000)  # microseconds
             if body.get("phone") != phone:
-                mismatches.append(f"{kind} {phone}: phone field is {body.get('phone')!r}")
-            shape = (status, without_varying(body), headers)
+                mismatches.append(f"{kind} {phone}: body field phone {body.get('phone')!r}")
+                differing["body field phone"] += 1
             if reference is None:
-                reference = shape
-            elif shape != reference:
-                mismatches.append(f"{kind} {phone}: {shape!r} != {reference!r}")
+                reference = answer
+            elif found := differences(answer, reference):
+                differing.update(found.keys())
+                details = "; ".join(f"{what} {text}" for what, text in found.items())
+                mismatches.append(f"{kind} {phone}: {details}")
 
     k_times, u_times = timings["known"], timings["unknown"]
     k_med, u_med = statistics.median(k_times), statistics.median(u_times)
@@ -185,16 +220,19 @@ def measure(n: int, rng: random.Random, rounds: int) -> int:
         f"P(known slower than unknown) = {p_greater:.3f} (0.5 = indistinguishable)"
     )
     if reference is not None:
-        status, body, _ = reference
-        print(f"status {status}; body apart from {', '.join(VARYING_FIELDS)}: {body}")
+        print(
+            f"status {reference.status}; body apart from {', '.join(VARYING_FIELDS)}: "
+            f"{reference.body}"
+        )
     if mismatches:
-        print(f"answers DIFFER in {len(mismatches)} requests, e.g.:")
+        what = ", ".join(f"{name} ({count})" for name, count in differing.most_common())
+        print(f"answers DIFFER in {len(mismatches)} requests: {what}; e.g.:")
         for line in mismatches[:5]:
             print(f"  {line}")
         return 1
     print(
-        f"answers identical: every status, header and body field apart from "
-        f"{'/'.join(VARYING_FIELDS)} is the same for all {2 * n} requests"
+        f"answers identical: for all {2 * n} requests the same status, every header apart from "
+        f"{'/'.join(VARYING_HEADERS)} and every body field apart from {'/'.join(VARYING_FIELDS)}"
     )
     return 0
 
