@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -10,18 +9,15 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.bench.scripts import bench_script
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def common():
-    spec = importlib.util.spec_from_file_location("bench_common", ROOT / "bench" / "common.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_common"] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules["bench_common"]
+    with bench_script("common") as module:
+        yield module
 
 
 @pytest.fixture

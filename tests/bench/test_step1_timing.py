@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.scripts import bench_script
 
 
 @pytest.fixture(scope="module")
 def timing():
-    spec = importlib.util.spec_from_file_location("bench_step1", ROOT / "bench" / "step1_timing.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(ROOT / "bench"))  # its `from common import ...`
-        spec.loader.exec_module(module)
-    yield module
+    with bench_script("step1_timing") as module:
+        yield module
 
 
 BODY = {"detail": "Code sent.", "phone": "+79990000001", "destination": "+7 999 ***-**-01"}
