@@ -25,70 +25,14 @@ import argparse
 import os
 import subprocess
 import sys
-import threading
 import time
-import warnings
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from common import ROOT, FakeProvider, configure_environment, django_setup, quantile
+
 PYTHON = sys.executable
 WORKER = ["manage.py", "db_worker", "--interval", "0.05", "--no-startup-delay"]
-
-
-def quantile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def start_fake_provider(delay: float) -> str:
-    """A webhook gateway on 127.0.0.1 that answers 200 after `delay` seconds."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            time.sleep(delay)
-            body = b'{"ok": true}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    ThreadingHTTPServer.request_queue_size = 1024
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/sms"
-
-
-def configure_environment() -> None:
-    defaults = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-throwaway-0123456789abcdef0123456789",
-        "JWT_SIGNING_KEY": "bench-only-jwt-signing-key-throwaway-0123456789abcdef",
-        "SECURE_SSL_REDIRECT": "false",
-        "LOG_LEVEL": "WARNING",
-        "SMS_ROUTES": "",
-        "SMS_ALLOW_DEV_BACKEND": "true",
-        "SMS_WEBHOOK_SECRET": "bench-only-webhook-secret",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("Set DATABASE_URL to a throwaway PostgreSQL database.")
-    os.environ["TASKS_BACKEND"] = "database"
-    sys.path.insert(0, str(BASE_DIR))
 
 
 class Run:
@@ -105,7 +49,7 @@ class Run:
         self.processes = [
             subprocess.Popen(  # noqa: S603 (our own manage.py)
                 [PYTHON, *WORKER],
-                cwd=BASE_DIR,
+                cwd=ROOT,
                 env={**os.environ, **env},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -234,15 +178,15 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="DELIVERY_CONCURRENCY, after")
     args = parser.parse_args()
 
-    configure_environment()
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    django.setup()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("Set DATABASE_URL to a throwaway PostgreSQL database.")
+    configure_environment(None)
+    os.environ["TASKS_BACKEND"] = "database"
+    django_setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    webhook_url = start_fake_provider(args.delay)
+    webhook = FakeProvider(args.delay)
     shapes = {
         "before": {"DELIVERY_BATCH": "1", "DELIVERY_CONCURRENCY": "1"},
         "after": {
@@ -260,7 +204,7 @@ def main() -> int:
     )
     print(header)
     for provider in args.providers.split(","):
-        env = {"SMS_BACKEND": provider, "SMS_WEBHOOK_URL": webhook_url}
+        env = {**webhook.settings, "SMS_BACKEND": provider}
         for workers in [int(w) for w in args.workers.split(",")]:
             for shape in args.shapes.split(","):
                 shape_env = {**env, **shapes[shape]}

@@ -14,98 +14,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-ENDPOINT = "/api/users/authenticate/"
+from common import ENDPOINT, FakeProvider, configure_environment, django_setup, otp_limits, quantile
+
 MODES = ("immediate", "database")
 WARMUP = 10
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-# --- the fake provider ------------------------------------------------------------------------
-
-
-def start_fake_provider(delay: float) -> tuple[str, list[float]]:
-    """A webhook gateway on 127.0.0.1 that answers 200 after `delay` seconds; log of calls."""
-    calls: list[float] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            time.sleep(delay)  # the provider's own latency, which is what is measured
-            calls.append(time.monotonic())
-            body = b'{"ok": true}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/sms", calls
 
 
 # --- one mode, in a child process -------------------------------------------------------------
 
 
-def configure_environment(workdir: str, mode: str, provider_url: str) -> None:
-    """Defaults only, as in step1_timing.py: anything already in the environment wins."""
-    defaults = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-throwaway-0123456789abcdef0123456789",
-        "JWT_SIGNING_KEY": "bench-only-jwt-signing-key-throwaway-0123456789abcdef",
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
-        "LOG_LEVEL": "WARNING",
-        "OTP_TEST_NUMBERS": "",
-        "OTP_RESEND_COOLDOWN": "0",
-        "OTP_SENDS_PER_PHONE_HOUR": "0",
-        "OTP_SENDS_PER_IP_HOUR": "0",
-        "OTP_SENDS_GLOBAL_HOUR": "0",
-        "OTP_FAILURES_PER_PHONE_DAY": "0",
-        "OTP_VERIFIES_PER_IP_HOUR": "0",
-        "SMS_ROUTES": "",
-        "SMS_WEBHOOK_SECRET": "bench-only-webhook-secret",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    # What is compared is not negotiable: the mode and the fake provider.
-    os.environ.update(TASKS_BACKEND=mode, SMS_BACKEND="webhook", SMS_WEBHOOK_URL=provider_url)
-    sys.path.insert(0, str(BASE_DIR))
-
-
 def run_mode(mode: str, n: int, delay: float) -> dict[str, Any]:
-    provider_url, calls = start_fake_provider(delay)
+    provider = FakeProvider(delay)
     with tempfile.TemporaryDirectory(prefix="vouch-bench-", ignore_cleanup_errors=True) as workdir:
-        configure_environment(workdir, mode, provider_url)
-        import django
-
-        warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-        django.setup()
+        configure_environment(workdir, **otp_limits("0"))
+        # What is compared is not negotiable: the mode and the fake provider.
+        os.environ.update(TASKS_BACKEND=mode, **provider.settings)
+        django_setup()
 
         from django.core.management import call_command
         from django.db import connection
@@ -128,7 +60,7 @@ def run_mode(mode: str, n: int, delay: float) -> dict[str, Any]:
 
         for phone in phones[:WARMUP]:
             ask(phone)
-        calls_before = len(calls)
+        calls_before = len(provider.calls)
         timings = [ask(phone) for phone in phones[WARMUP:]]
         measured = Message.objects.filter(destination__in=phones[WARMUP:])
         return {
@@ -139,7 +71,7 @@ def run_mode(mode: str, n: int, delay: float) -> dict[str, Any]:
             "p90": quantile(timings, 0.9),
             "mean": statistics.fmean(timings),
             "max": max(timings),
-            "provider_calls": len(calls) - calls_before,
+            "provider_calls": len(provider.calls) - calls_before,
             "sent": measured.filter(status="sent").count(),
             "queued": measured.filter(status="queued").count(),
         }

@@ -18,43 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-ENDPOINT = "/api/users/authenticate/"
+from common import ENDPOINT, configure_environment, django_setup, otp_limits
+
 FIXED_CODE = "246810"
-LOTS = "1000000"
-
-
-def configure_environment(workdir: str) -> None:
-    """Defaults only: anything already in the environment wins."""
-    defaults = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-throwaway-0123456789abcdef0123456789",
-        "JWT_SIGNING_KEY": "bench-only-jwt-signing-key-throwaway-0123456789abcdef",
-        "SMS_BACKEND": "dummy",
-        "SMS_ALLOW_DEV_BACKEND": "true",
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
-        "TASKS_BACKEND": "database",
-        "LOG_LEVEL": "WARNING",
-        "OTP_TEST_NUMBERS": "",
-        "OTP_RESEND_COOLDOWN": "0",
-        "OTP_SENDS_PER_PHONE_HOUR": LOTS,
-        "OTP_SENDS_PER_IP_HOUR": LOTS,
-        "OTP_SENDS_GLOBAL_HOUR": LOTS,
-        "OTP_FAILURES_PER_PHONE_DAY": LOTS,
-        "OTP_VERIFIES_PER_IP_HOUR": LOTS,
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    sys.path.insert(0, str(BASE_DIR))
+LOTS = "1000000"  # every limit on, at a number no run reaches
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,10 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     workdir = tempfile.mkdtemp(prefix="vouch-profile-")
-    configure_environment(workdir)
-    import django
-
-    django.setup()
+    configure_environment(workdir, **otp_limits(LOTS), TASKS_BACKEND="database")
+    django_setup()
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -37,7 +36,9 @@ from pathlib import Path
 import psycopg
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported from elsewhere
+from common import ROOT, server_environment
+
 PY = sys.executable
 GUNICORN = str(Path(PY).with_name("gunicorn"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
@@ -60,7 +61,6 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # docs/delivery.md: 2 on tw
 BASELINE = ROOT / "bench" / "statements.json"
 CODE = "123456"
 WORK = Path(tempfile.gettempdir()) / f"vouch-bench.{os.getpid()}"  # made by main()
-KEY = secrets.token_hex(32)
 
 # Production settings, except what one load generator on one IP needs (docs/benchmarks.md).
 RAISED = {
@@ -68,26 +68,13 @@ RAISED = {
     "OTP_SENDS_GLOBAL_HOUR": "10000000",  # the run sends far more than 1,000 codes an hour
     "OTP_VERIFIES_PER_IP_HOUR": "10000000",  # every verification comes from 127.0.0.1
 }
-VOUCH_ENV = {
-    **os.environ,
-    "DEBUG": "false",
-    "SECRET_KEY": f"bench-{KEY}",
-    "JWT_SIGNING_KEY": f"bench-jwt-{KEY}",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-    "SITE_URL": f"http://127.0.0.1:{PORT}",
-    "SECURE_SSL_REDIRECT": "false",
-    "DATABASE_URL": f"{PG}/{DB_VOUCH}",
-    "REDIS_URL": REDIS_URL,
-    "TASKS_BACKEND": "database",
-    "SMS_BACKEND": "dummy",
-    "SMS_ALLOW_DEV_BACKEND": "true",
-    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    "LOG_LEVEL": "WARNING",
+VOUCH_ENV = server_environment(
+    SITE_URL=f"http://127.0.0.1:{PORT}",
+    DATABASE_URL=f"{PG}/{DB_VOUCH}",
+    REDIS_URL=REDIS_URL,
+    TASKS_BACKEND="database",
     **RAISED,
-}
-for name in list(VOUCH_ENV):  # nothing else from the caller's environment changes a limit
-    if name.startswith("OTP_") and name not in RAISED:
-        del VOUCH_ENV[name]
+)
 # The same Vouch with the code sent inside the request (step 1 only, a server of its own).
 IMMEDIATE_ENV = {
     **VOUCH_ENV,
@@ -255,20 +242,25 @@ class Worker:
     two cores) beside the production-like server.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str], count: int = WORKERS) -> None:
         self.procs = [
             subprocess.Popen(  # noqa: S603 (our own manage.py)
                 [PY, *WORKER_CMD],
-                env=VOUCH_ENV,
+                env=env,
                 cwd=ROOT,
                 stdout=(WORK / f"db_worker-{n}.log").open("w"),
                 stderr=subprocess.STDOUT,
             )
-            for n in range(WORKERS)
+            for n in range(count)
         ]
 
     def pids(self) -> list[int]:
         return [proc.pid for proc in self.procs]
+
+    def rss_mb(self) -> float:
+        """The mean resident size of the worker processes."""
+        out = ps("-o", "rss=", "-p", ",".join(map(str, self.pids()))).split()
+        return sum(map(int, out)) / 1024 / len(out) if out else 0.0
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -677,7 +669,7 @@ def bench() -> None:
         procs.append(vouch)
         floor = Server("floor", PORT + 1, FLOOR_ENV, "wsgi:application", ROOT / "bench/floor")
         procs.append(floor)
-        worker = Worker()
+        worker = Worker(VOUCH_ENV)
         procs.append(worker)
         vouch.wait("/healthz")
         floor.wait("/request")

@@ -22,7 +22,6 @@ import math
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -38,7 +37,8 @@ import psycopg
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import KEY, PG, PY, ROOT, WORK, Server, admin_sql, log, ps, run
+from common import ROOT, quantile, server_environment
+from run import PG, PY, WORK, Server, Worker, admin_sql, log, ps, run
 
 RATE = float(os.environ.get("SOAK_RATE", "40"))
 DURATION = float(os.environ.get("SOAK_DURATION", "600"))
@@ -74,27 +74,14 @@ RAISED = {
     # The run sends far more than 1,000 codes an hour.
     "OTP_SENDS_GLOBAL_HOUR": "10000000",
 }
-VOUCH_ENV = {
-    **os.environ,
-    "DEBUG": "false",
-    "SECRET_KEY": f"soak-{KEY}",
-    "JWT_SIGNING_KEY": f"soak-jwt-{KEY}",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SITE_URL": f"http://127.0.0.1:{PORT}",
-    "SECURE_SSL_REDIRECT": "false",
-    "DATABASE_URL": f"{PG}/{DB}",
-    "REDIS_URL": REDIS_URL,
-    "TASKS_BACKEND": "database",
-    "SMS_BACKEND": "dummy",
-    "SMS_ALLOW_DEV_BACKEND": "true",
-    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    "LOG_LEVEL": "WARNING",
-    "OTP_TEST_NUMBERS": ",".join(f"{phone}:{CODE}" for phone in TEST_PHONES),
+VOUCH_ENV = server_environment(
+    SITE_URL=f"http://127.0.0.1:{PORT}",
+    DATABASE_URL=f"{PG}/{DB}",
+    REDIS_URL=REDIS_URL,
+    TASKS_BACKEND="database",
+    OTP_TEST_NUMBERS=",".join(f"{phone}:{CODE}" for phone in TEST_PHONES),
     **RAISED,
-}
-for name in list(VOUCH_ENV):  # nothing else from the caller's environment changes a limit
-    if name.startswith("OTP_") and name not in RAISED and name != "OTP_TEST_NUMBERS":
-        del VOUCH_ENV[name]
+)
 
 
 # --- the client ------------------------------------------------------------------------------
@@ -316,32 +303,6 @@ class Load:
 # --- the servers -----------------------------------------------------------------------------
 
 
-class Worker:
-    """`manage.py db_worker`, the delivery worker of TASKS_BACKEND=database."""
-
-    def __init__(self) -> None:
-        self.logfile = WORK / "db_worker.log"
-        self.proc = subprocess.Popen(  # noqa: S603 (our own manage.py)
-            [PY, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"],
-            env=VOUCH_ENV,
-            cwd=ROOT,
-            stdout=self.logfile.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def rss_mb(self) -> float:
-        out = ps("-o", "rss=", "-p", str(self.proc.pid)).strip()
-        return int(out) / 1024 if out else 0.0
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 def worker_rss_mb(server: Server) -> list[float]:
     """Resident set size of each gunicorn worker, in MB."""
     pids = server.workers()
@@ -371,13 +332,6 @@ def drain(seconds: float) -> tuple[dict[str, int], float]:
 # --- the report ------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
-
-
 KINDS = ["request", "request_test", "verify", "profile", "activation", "refresh"]
 
 
@@ -395,8 +349,8 @@ def report(stats: Stats) -> list[str]:
         lines.append(
             f"| {kind} | {stats.sent[kind]} | {ok} | "
             f"{', '.join(f'{s}: {n}' for s, n in other.items()) or '0'} | {server} | "
-            f"{stats.errors[kind]} | {percentile(stats.latency_ms[kind], 0.5):.1f} | "
-            f"{percentile(stats.latency_ms[kind], 0.99):.1f} |"
+            f"{stats.errors[kind]} | {quantile(stats.latency_ms[kind], 0.5):.1f} | "
+            f"{quantile(stats.latency_ms[kind], 0.99):.1f} |"
         )
     return lines
 
@@ -416,7 +370,7 @@ def main() -> int:
     try:
         run([PY, "manage.py", "migrate", "--noinput", "-v0"], VOUCH_ENV)
         server = Server("vouch", PORT, VOUCH_ENV, "config.wsgi:application", ROOT)
-        worker = Worker()
+        worker = Worker(VOUCH_ENV, count=1)
         server.wait("/healthz")
 
         load = Load()

@@ -13,56 +13,22 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import warnings
-from pathlib import Path
-from typing import Any
+from collections import Counter
+from typing import Any, NamedTuple
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-ENDPOINT = "/api/users/authenticate/"
+from common import ENDPOINT, configure_environment, django_setup, otp_limits, quantile
+
 WARMUP = 20
-VARYING_FIELDS = ("phone", "destination")  # allowed to differ between answers
-
-
-def configure_environment(workdir: str) -> None:
-    """Defaults only: anything already in the environment wins."""
-    defaults = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": "bench-only-secret-key-throwaway-0123456789abcdef0123456789",
-        "JWT_SIGNING_KEY": "bench-only-jwt-signing-key-throwaway-0123456789abcdef",
-        "SMS_BACKEND": "dummy",
-        "SMS_ALLOW_DEV_BACKEND": "true",
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{Path(workdir) / 'bench.sqlite3'}",
-        "LOG_LEVEL": "WARNING",
-        "OTP_TEST_NUMBERS": "",
-        "OTP_RESEND_COOLDOWN": "0",
-        "OTP_SENDS_PER_PHONE_HOUR": "0",
-        "OTP_SENDS_PER_IP_HOUR": "0",
-        "OTP_SENDS_GLOBAL_HOUR": "0",
-        "OTP_FAILURES_PER_PHONE_DAY": "0",
-        "OTP_VERIFIES_PER_IP_HOUR": "0",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    sys.path.insert(0, str(BASE_DIR))
+VARYING_FIELDS = ("phone", "destination")  # body fields that echo the phone asked for
+VARYING_HEADERS = ("X-Request-ID", "Date")  # headers new with every answer
 
 
 # --- statistics (standard library only) -------------------------------------------------------
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def mann_whitney(a: list[float], b: list[float]) -> tuple[float, float, float]:
@@ -116,8 +82,38 @@ def phones(count: int, rng: random.Random) -> list[str]:
     return [f"+7999{n:07d}" for n in numbers]
 
 
-def without_varying(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if k not in VARYING_FIELDS}
+class Answer(NamedTuple):
+    """An answer without what differs from request to request by design."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def comparable(status: int, body: dict[str, Any], headers: list[tuple[str, str]]) -> Answer:
+    varying = {name.lower() for name in VARYING_HEADERS}
+    return Answer(
+        status,
+        {k: v for k, v in body.items() if k not in VARYING_FIELDS},
+        {k: v for k, v in headers if k.lower() not in varying},
+    )
+
+
+def differences(answer: Answer, first: Answer) -> dict[str, str]:
+    """What of `answer` differs from `first`, by name: {"header Vary": "'a' (first answer 'b')"}."""
+    found = {}
+    if answer.status != first.status:
+        found["status"] = f"{answer.status} (first answer {first.status})"
+    for part, mine, theirs in (
+        ("body field", answer.body, first.body),
+        ("header", answer.headers, first.headers),
+    ):
+        for name in sorted(set(mine) | set(theirs)):
+            this = repr(mine[name]) if name in mine else "absent"
+            that = repr(theirs[name]) if name in theirs else "absent"
+            if this != that:
+                found[f"{part} {name}"] = f"{this} (first answer {that})"
+    return found
 
 
 def main() -> int:
@@ -129,17 +125,12 @@ def main() -> int:
     rng = random.Random(args.seed)  # noqa: S311 (test data and resampling, not secrets)
 
     with tempfile.TemporaryDirectory(prefix="vouch-bench-", ignore_cleanup_errors=True) as workdir:
-        configure_environment(workdir)
+        configure_environment(workdir, **otp_limits("0"))
         return measure(args.requests, rng, args.bootstrap)
 
 
 def measure(n: int, rng: random.Random, rounds: int) -> int:
-
-    import django
-
-    # whitenoise warns once about a missing STATIC_ROOT (no collectstatic here): not our concern.
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    django.setup()
+    django_setup()
 
     from django.conf import settings
     from django.core.management import call_command
@@ -168,11 +159,12 @@ def measure(n: int, rng: random.Random, rounds: int) -> int:
 
     client = Client()
 
-    def ask(phone: str) -> tuple[int, int, dict[str, Any], list[tuple[str, str]]]:
+    def ask(phone: str) -> tuple[int, dict[str, Any], Answer]:
         started = time.perf_counter_ns()
         response = client.post(ENDPOINT, {"phone": phone}, content_type="application/json")
         elapsed = time.perf_counter_ns() - started
-        return elapsed, response.status_code, response.json(), sorted(response.items())
+        body = response.json()
+        return elapsed, body, comparable(response.status_code, body, list(response.items()))
 
     # Warm up caches, connections and lazy imports with phones of both kinds, not recorded.
     for a, b in zip(warm_known, warm_unknown, strict=True):
@@ -181,21 +173,24 @@ def measure(n: int, rng: random.Random, rounds: int) -> int:
 
     # Interleave: pairs of one known and one unknown phone, in random order within each pair.
     timings: dict[str, list[float]] = {"known": [], "unknown": []}
-    reference: tuple[int, dict[str, Any], list[tuple[str, str]]] | None = None
+    reference: Answer | None = None
     mismatches: list[str] = []
+    differing: Counter[str] = Counter()  # what differed, in how many answers
     for k_phone, u_phone in zip(known, unknown, strict=True):
         pair = [("known", k_phone), ("unknown", u_phone)]
         rng.shuffle(pair)
         for kind, phone in pair:
-            elapsed, status, body, headers = ask(phone)
+            elapsed, body, answer = ask(phone)
             timings[kind].append(elapsed / 1000)  # microseconds
             if body.get("phone") != phone:
-                mismatches.append(f"{kind} {phone}: phone field is {body.get('phone')!r}")
-            shape = (status, without_varying(body), headers)
+                mismatches.append(f"{kind} {phone}: body field phone {body.get('phone')!r}")
+                differing["body field phone"] += 1
             if reference is None:
-                reference = shape
-            elif shape != reference:
-                mismatches.append(f"{kind} {phone}: {shape!r} != {reference!r}")
+                reference = answer
+            elif found := differences(answer, reference):
+                differing.update(found.keys())
+                details = "; ".join(f"{what} {text}" for what, text in found.items())
+                mismatches.append(f"{kind} {phone}: {details}")
 
     k_times, u_times = timings["known"], timings["unknown"]
     k_med, u_med = statistics.median(k_times), statistics.median(u_times)
@@ -225,16 +220,19 @@ def measure(n: int, rng: random.Random, rounds: int) -> int:
         f"P(known slower than unknown) = {p_greater:.3f} (0.5 = indistinguishable)"
     )
     if reference is not None:
-        status, body, _ = reference
-        print(f"status {status}; body apart from {', '.join(VARYING_FIELDS)}: {body}")
+        print(
+            f"status {reference.status}; body apart from {', '.join(VARYING_FIELDS)}: "
+            f"{reference.body}"
+        )
     if mismatches:
-        print(f"answers DIFFER in {len(mismatches)} requests, e.g.:")
+        what = ", ".join(f"{name} ({count})" for name, count in differing.most_common())
+        print(f"answers DIFFER in {len(mismatches)} requests: {what}; e.g.:")
         for line in mismatches[:5]:
             print(f"  {line}")
         return 1
     print(
-        f"answers identical: every status, header and body field apart from "
-        f"{'/'.join(VARYING_FIELDS)} is the same for all {2 * n} requests"
+        f"answers identical: for all {2 * n} requests the same status, every header apart from "
+        f"{'/'.join(VARYING_HEADERS)} and every body field apart from {'/'.join(VARYING_FIELDS)}"
     )
     return 0
 
