@@ -38,9 +38,17 @@ from vouch.referrals.services import invite_code_activate
 
 
 def profile_data(request: Request, user: User) -> dict[str, Any]:
-    """The Profile body (docs/api.md) in a fixed number of queries, whatever the referrals."""
-    list_path = reverse("api:profile-referrals", kwargs={"pk": user.pk})
-    page, next_link = referrals_first_page(referrals_for_user(user_id=user.pk), request, list_path)
+    """
+    The Profile body (docs/api.md) in a fixed number of queries, whatever the referrals. A
+    user whose count says none (it moves in the same UPDATE as each activation and deletion)
+    has an empty first page without one: a new account, every first sign-in, reads nothing.
+    """
+    page: list[Any] = []
+    next_link: str | None = None
+    if user.referrals_count:
+        list_path = reverse("api:profile-referrals", kwargs={"pk": user.pk})
+        queryset = referrals_for_user(user_id=user.pk)
+        page, next_link = referrals_first_page(queryset, request, list_path)
     context = {
         "inviter": inviter_for_user(user=user),
         "referrals": page,
