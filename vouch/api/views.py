@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from vouch.accounts.models import User
 from vouch.accounts.selectors import signed_in_user, users_visible_to
 from vouch.accounts.services import user_create, user_delete, user_update
-from vouch.accounts.tokens import tokens_issue, tokens_refresh, tokens_revoke
+from vouch.accounts.tokens import tokens_refresh, tokens_revoke
 from vouch.api import serializers as s
 from vouch.api.filters import InvitedByFilter, StrictOrderingFilter, StrictSearchFilter
 from vouch.api.pagination import ReferralPagination, UserPagination, referrals_first_page
@@ -134,11 +134,12 @@ class AuthenticateView(GenericAPIView):
     def _sign_in(self, request: Request) -> Response:
         body = s.SignInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        signed_in = sign_in_with_code(**body.validated_data, origin=origin_of(request))
-        tokens = tokens_issue(user=signed_in.user)
+        signed_in = sign_in_with_code(
+            **body.validated_data, origin=origin_of(request), issue_tokens=True
+        )
         return Response(
             {
-                **tokens,
+                **(signed_in.tokens or {}),
                 "created": signed_in.created,
                 "user": profile_data(request, signed_in.user),
                 "invite": signed_in.invite,

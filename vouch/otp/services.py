@@ -15,6 +15,7 @@ from django.db.models import F
 
 from vouch.accounts.models import User
 from vouch.accounts.services import user_get_or_create, user_phone_prove
+from vouch.accounts.tokens import tokens_issue
 from vouch.audit.models import AuthEvent, Kind
 from vouch.audit.services import audit_event, audit_record, audit_store
 from vouch.core import clock
@@ -80,6 +81,7 @@ class SignedIn:
     user: User
     created: bool
     invite: dict[str, Any] | None
+    tokens: dict[str, Any] | None = None  # with `issue_tokens`
 
 
 def _code_message(
@@ -325,20 +327,24 @@ def _invite_outcome(user: User, raw_code: str, origin: Origin) -> dict[str, Any]
     return {"activated": True}
 
 
-def _account_for(challenge: Challenge) -> tuple[User, bool]:
+def _account_for(challenge: Challenge, *, signed_in_at: datetime) -> tuple[User, bool]:
     """
-    The account a consumed challenge signs in to, created if need be. A code that reached the
-    phone finds or creates the phone's account; a code sent by e-mail signs in only where that
-    address is on the account and verified, or (OTP_EMAIL_SIGNUP) creates an account whose
-    phone stays unproven. Raise EmailMismatch otherwise.
+    The account a consumed challenge signs in to, created if need be (signed in at
+    `signed_in_at`). A code that reached the phone finds or creates the phone's account; a
+    code sent by e-mail signs in only where that address is on the account and verified, or
+    (OTP_EMAIL_SIGNUP) creates an account whose phone stays unproven. Raise EmailMismatch
+    otherwise.
     """
     phone = challenge.phone
     if challenge.channel != Channel.EMAIL:
-        return user_get_or_create(phone=phone, phone_verified=True)
+        return user_get_or_create(phone=phone, phone_verified=True, last_login=signed_in_at)
     user = User.objects.filter(phone=phone).first()
     if user is None and otp_settings.EMAIL_SIGNUP:
         user, created = user_get_or_create(
-            phone=phone, email=challenge.destination, email_verified=True
+            phone=phone,
+            email=challenge.destination,
+            email_verified=True,
+            last_login=signed_in_at,
         )
         if created:
             return user, True
@@ -350,58 +356,88 @@ def _account_for(challenge: Challenge) -> tuple[User, bool]:
 
 
 def sign_in_with_code(
-    *, phone: str, code: str, invite_code: str = "", origin: Origin = NO_ORIGIN
+    *,
+    phone: str,
+    code: str,
+    invite_code: str = "",
+    origin: Origin = NO_ORIGIN,
+    issue_tokens: bool = False,
 ) -> SignedIn:
     """
     Sign in with a code: consume it, find or create the user, and apply an invite code (given
-    now or at step 1). The invite's outcome is reported and never blocks the sign-in.
+    now or at step 1); with `issue_tokens`, start the sign-in's API tokens too
+    (`tokens_issue`). The invite's outcome is reported and never blocks the sign-in.
 
     A code that reached the phone proves it: the first such sign-in to an account whose phone
     was never proven ends every other session of that account (`user_phone_prove`).
+
+    The code is consumed on its own, so that a used code stays used whatever follows; the
+    rest (the account, its proofs and invite, `last_login`, the events, the tokens) is one
+    transaction. When that fails, the code's event is stored all the same.
     """
     challenge = _challenge_consume(phone=phone, code=code, origin=origin)
     phone = challenge.phone  # in E.164, whatever form it was given in
     # The code is verified now; its event is stored with the sign-in's (one INSERT), or
     # before anything that records events of its own, so that the trail keeps their order.
     events = [audit_event(Kind.CODE_VERIFIED, phone=phone, origin=origin)]
+    try:
+        with transaction.atomic():
+            signed_in = _sign_in(challenge, events, invite_code, origin, issue_tokens)
+    except Exception:
+        # Rolled back, events and all; the code stays used, and so its event is stored anew.
+        audit_store([audit_event(Kind.CODE_VERIFIED, phone=phone, origin=origin)])
+        raise
+    if isinstance(signed_in, ApplicationError):
+        raise signed_in
+    logger.info("Signed in %s (new: %s)", _LoggedPhone(phone), signed_in.created)
+    return signed_in
+
+
+def _sign_in(
+    challenge: Challenge,
+    events: list[AuthEvent],
+    invite_code: str,
+    origin: Origin,
+    issue_tokens: bool,
+) -> SignedIn | ApplicationError:
+    """
+    `sign_in_with_code` once the code is consumed, inside its transaction. A refusal is
+    returned, not raised, so that its event commits; `events` are stored before it ends.
+    """
+    phone = challenge.phone
+    now = clock.now()
     user: User | None = None
     try:
-        try:
-            user, created = _account_for(challenge)
-            if not user.is_active:
-                raise UserInactive()
-            if challenge.channel != Channel.EMAIL:
-                if not user.phone_verified:
-                    events = _stored(events)
-                user = user_phone_prove(user=user, origin=origin)
-        except ApplicationError as refusal:
-            events.append(
-                audit_event(
-                    Kind.SIGN_IN_REFUSED,
-                    user=user,
-                    phone=phone,
-                    origin=origin,
-                    outcome=refusal.code,
-                )
+        user, created = _account_for(challenge, signed_in_at=now)
+        if not user.is_active:
+            raise UserInactive()
+        if challenge.channel != Channel.EMAIL:
+            if not user.phone_verified:
+                events = _stored(events)
+            user = user_phone_prove(user=user, origin=origin)
+    except ApplicationError as refusal:
+        events.append(
+            audit_event(
+                Kind.SIGN_IN_REFUSED, user=user, phone=phone, origin=origin, outcome=refusal.code
             )
-            raise
+        )
+        audit_store(events)
+        return refusal
 
-        raw_invite = invite_code or challenge.invite_code
-        invite = None
-        if raw_invite:
-            events = _stored(events)
-            invite = _invite_outcome(user, raw_invite, origin)
+    raw_invite = invite_code or challenge.invite_code
+    invite = None
+    if raw_invite:
+        events = _stored(events)
+        invite = _invite_outcome(user, raw_invite, origin)
 
-        # One UPDATE, atomic on its own.
-        now = clock.now()
+    if not created:  # a new account was created signed in
         User.objects.filter(pk=user.pk).update(last_login=now)
         user.last_login = now
-        outcome = "created" if created else "existing"
-        events.append(audit_event(Kind.SIGNED_IN, user=user, origin=origin, outcome=outcome))
-    finally:
-        audit_store(events)
-    logger.info("Signed in %s (new: %s)", _LoggedPhone(phone), created)
-    return SignedIn(user=user, created=created, invite=invite)
+    outcome = "created" if created else "existing"
+    events.append(audit_event(Kind.SIGNED_IN, user=user, origin=origin, outcome=outcome))
+    audit_store(events)
+    tokens = tokens_issue(user=user) if issue_tokens else None
+    return SignedIn(user=user, created=created, invite=invite, tokens=tokens)
 
 
 def _stored(events: list[AuthEvent]) -> list[AuthEvent]:
