@@ -24,6 +24,7 @@ from vouch.accounts.errors import TokenNotValid
 from vouch.accounts.models import SignIn, User
 from vouch.core import clock
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.rows import rows_insert
 
 SIGN_IN_CLAIM = "sid"
 # When the refresh token was issued, in milliseconds; its access tokens carry it too, so an
@@ -42,13 +43,14 @@ def _refresh_token_issue(
     if exp is not None:
         token["exp"] = exp  # the chain's expiry is absolute: rotation never extends it
     signed = str(token)
-    OutstandingToken.objects.create(
+    outstanding = OutstandingToken(
         user=user,
         jti=token[api_settings.JTI_CLAIM],
         token=signed,
         created_at=clock.now(),
         expires_at=datetime_from_epoch(token["exp"]),
     )
+    rows_insert([outstanding])
     return token, signed
 
 
@@ -67,7 +69,8 @@ def tokens_issue(*, user: User) -> dict[str, Any]:
     Start a sign-in for `user` and return its first access and refresh tokens; inside the
     caller's transaction when there is one (no savepoint: it fails or commits with it).
     """
-    sign_in = SignIn.objects.create(id=uuid.uuid4(), user=user)
+    sign_in = SignIn(id=uuid.uuid4(), user=user)
+    rows_insert([sign_in])
     return _pair(*_refresh_token_issue(user=user, sign_in_id=str(sign_in.id)))
 
 

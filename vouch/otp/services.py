@@ -28,6 +28,7 @@ from vouch.core.phones import (
     phone_region,
 )
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.rows import rows_insert
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.delivery.models import Message
 from vouch.delivery.models import Status as MessageStatus
@@ -216,7 +217,7 @@ def _challenge_create(
                 language=language,
                 expires_at=expires_at,
             )
-        challenge = Challenge.objects.create(
+        challenge = Challenge(
             phone=phone,
             region=phone_region(phone) or "",
             channel=channel,
@@ -232,6 +233,7 @@ def _challenge_create(
             message=message,
             delivery_status=delivery,
         )
+        rows_insert([challenge])
         audit_record(Kind.CODE_REQUESTED, phone=phone, origin=origin, outcome=channel)
         if test_code:
             audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome="test_number")
