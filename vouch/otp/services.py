@@ -253,24 +253,38 @@ def _outcome(error: ApplicationError) -> str:
 _NEVER_SIGNS_IN = frozenset({DeliveryStatus.WITHHELD})
 
 
-def _judge(challenge: Challenge | None, code: str, phone: str, guess: policies.Guess) -> Challenge:
-    """Count this try on the challenge and consume it if the code is right, or raise."""
+def _verdict(challenge: Challenge | None, code: str, phone: str) -> bool | ApplicationError:
+    """
+    What a try at `challenge` is before anything counts: the refusal when there is no code
+    to judge (NoActiveCode, CodeExpired), else whether `code` is right. The comparison needs
+    no database.
+    """
     if (
         challenge is None
         or challenge.consumed_at is not None
         or challenge.delivery_status == DeliveryStatus.FAILED
     ):
-        raise NoActiveCode()
+        return NoActiveCode()
     if challenge.expires_at <= clock.now():
-        raise CodeExpired()
-
-    # Compare first (no database), then count the try and, for the right code, consume the
-    # challenge in the same conditional UPDATE: concurrent right codes cannot use up the
-    # attempts of the one that wins, and only one of them changes the row.
-    right = (
+        return CodeExpired()
+    return (
         code_matches(code=code, salt=challenge.salt, phone=phone, expected_hash=challenge.code_hash)
         and challenge.delivery_status not in _NEVER_SIGNS_IN
     )
+
+
+def _judge(
+    challenge: Challenge | None, verdict: bool | ApplicationError, guess: policies.Guess
+) -> Challenge:
+    """Count this try on the challenge and consume it if the code is right, or raise."""
+    if isinstance(verdict, ApplicationError):
+        raise verdict
+    if challenge is None:  # never: a verdict on a code has its challenge
+        raise NoActiveCode()
+    right = verdict
+    # Count the try and, for the right code, consume the challenge in the same conditional
+    # UPDATE: concurrent right codes cannot use up the attempts of the one that wins, and
+    # only one of them changes the row.
     limit = otp_settings.MAX_ATTEMPTS
     live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
     changes: dict[str, Any] = {"attempts": F("attempts") + 1}
@@ -311,8 +325,12 @@ def _challenge_consume(*, phone: str, code: str, origin: Origin) -> Challenge:
     try:
         newest = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
         email = newest.destination if newest and newest.channel == Channel.EMAIL else ""
-        with policies.guess(phone=phone, ip=origin.ip, email=email) as guess:
-            challenge = _judge(newest, code, phone, guess)
+        # Judged before the limits: only a wrong code takes a slot of the failure caps, and
+        # every try makes one call to the limiter, with the same refusal whatever the code.
+        verdict = _verdict(newest, code, phone)
+        wrong = verdict is False
+        with policies.guess(phone=phone, ip=origin.ip, email=email, wrong=wrong) as guess:
+            challenge = _judge(newest, verdict, guess)
     except ApplicationError as refusal:
         audit_record(Kind.CODE_REJECTED, phone=phone, origin=origin, outcome=_outcome(refusal))
         if guess is not None and guess.locks_phone:
