@@ -454,7 +454,9 @@ def _sign_in(
         User.objects.filter(pk=user.pk).update(last_login=now)
         user.last_login = now
     outcome = "created" if created else "existing"
-    events.append(audit_event(Kind.SIGNED_IN, user=user, origin=origin, outcome=outcome))
+    events.append(
+        audit_event(Kind.SIGNED_IN, user=user, phone=phone, origin=origin, outcome=outcome)
+    )
     audit_store(events)
     tokens = tokens_issue(user=user) if issue_tokens else None
     return SignedIn(user=user, created=created, invite=invite, tokens=tokens)
