@@ -18,7 +18,8 @@ from vouch.delivery.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-_STATEMENT = re.compile(r'^(SELECT|INSERT INTO|UPDATE|DELETE FROM) .*?"(\w+)"')
+# The verb and the table: the one after FROM for a SELECT, the first one named otherwise.
+_STATEMENT = re.compile(r'^(SELECT) .*? FROM "(\w+)"|^(INSERT INTO|UPDATE|DELETE FROM) "(\w+)"')
 
 STEP_ONE = [
     "BEGIN",
@@ -45,7 +46,8 @@ FIRST_SIGN_IN = [
 
 def _shape(sql: str) -> str:
     if match := _STATEMENT.match(sql):
-        return f"{match[1]} {match[2]}"
+        verb, table = (match[1], match[2]) if match[1] else (match[3], match[4])
+        return f"{verb} {table}"
     return sql.split()[0]  # BEGIN (IMMEDIATE on SQLite), COMMIT, SAVEPOINT, RELEASE
 
 

@@ -60,3 +60,34 @@ def test_nothing_to_insert_costs_nothing():
     with CaptureQueriesContext(connection) as captured:
         rows_insert([])
     assert not captured.captured_queries
+
+
+def test_row_first_reads_what_the_orm_would(make_user):
+    from datetime import timedelta
+
+    from vouch.accounts.models import User
+    from vouch.core.rows import row_first
+
+    user = make_user()
+    phone = str(user.phone)
+    stored = User.objects.get(pk=user.pk)
+    with CaptureQueriesContext(connection) as captured:
+        read = row_first(User, phone=phone)
+    assert len(captured.captured_queries) == 1
+    assert read is not None
+    fields = [field.attname for field in User._meta.concrete_fields]
+    assert {name: getattr(read, name) for name in fields} == {
+        name: getattr(stored, name) for name in fields
+    }
+    assert read.date_joined.tzinfo is not None  # converted as the ORM converts it
+    assert row_first(User, phone="+79990001111") is None
+    # The order asked for, newest first here.
+    now = clock.now()
+    events = [_event(f"at {i}") for i in range(3)]
+    for i, event in enumerate(events):
+        event.created_at = now - timedelta(minutes=i)
+    rows_insert(events)
+    newest = row_first(AuthEvent, phone="+7912***4567", order_by=("-created_at", "-id"))
+    oldest = row_first(AuthEvent, phone="+7912***4567", order_by=("created_at", "pk"))
+    assert newest is not None and newest.outcome == "at 0"
+    assert oldest is not None and oldest.outcome == "at 2"

@@ -13,6 +13,7 @@ from vouch.accounts.errors import PhoneTaken
 from vouch.accounts.models import SignIn, User
 from vouch.core import clock
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.rows import row_first
 
 
 def user_create(
@@ -58,10 +59,11 @@ def user_get_or_create(
     last_login: datetime | None = None,
 ) -> tuple[User, bool]:
     """
-    Return the user with this phone, creating them (once, even under concurrency) with the
-    given address, proofs and `last_login`; an existing user is returned as they are.
+    Return the user with this phone (E.164, as stored), creating them (once, even under
+    concurrency) with the given address, proofs and `last_login`; an existing user is returned
+    as they are.
     """
-    user = User.objects.filter(phone=phone).first()
+    user = row_first(User, phone=phone)
     if user is not None:
         return user, False
     try:

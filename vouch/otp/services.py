@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
 
 from vouch.accounts.models import User
 from vouch.accounts.services import user_get_or_create, user_phone_prove
@@ -28,7 +28,7 @@ from vouch.core.phones import (
     phone_region,
 )
 from vouch.core.requests import NO_ORIGIN, Origin
-from vouch.core.rows import rows_insert
+from vouch.core.rows import row_first, rows_insert
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.delivery.models import Message
 from vouch.delivery.models import Status as MessageStatus
@@ -286,11 +286,8 @@ def _judge(
     # UPDATE: concurrent right codes cannot use up the attempts of the one that wins, and
     # only one of them changes the row.
     limit = otp_settings.MAX_ATTEMPTS
-    live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
-    changes: dict[str, Any] = {"attempts": F("attempts") + 1}
-    if right:
-        changes["consumed_at"] = clock.now()
-    if not live.filter(attempts__lt=limit).update(**changes):
+    if not _try_count(challenge.pk, limit=limit, consumed_at=clock.now() if right else None):
+        live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
         if live.exists():
             raise AttemptsExceeded()
         raise NoActiveCode()
@@ -299,6 +296,35 @@ def _judge(
         attempts = Challenge.objects.values_list("attempts", flat=True).get(pk=challenge.pk)
         raise InvalidCode(attempts_left=max(0, limit - attempts))
     return challenge
+
+
+@lru_cache(maxsize=4)
+def _try_count_sql(alias: str, consumes: bool) -> str:
+    ops = connections[alias].ops
+    table, attempts, consumed_at, pk = (
+        ops.quote_name(name) for name in (Challenge._meta.db_table, "attempts", "consumed_at", "id")
+    )
+    consume = f", {consumed_at} = %s" if consumes else ""
+    return (
+        f"UPDATE {table} SET {attempts} = {attempts} + 1{consume} "  # noqa: S608
+        f"WHERE {pk} = %s AND {consumed_at} IS NULL AND {attempts} < %s"
+    )
+
+
+def _try_count(pk: int, *, limit: int, consumed_at: datetime | None) -> bool:
+    """
+    Count a try on the challenge `pk` while it is unconsumed and has tries left, consuming it
+    at `consumed_at` if given: one conditional UPDATE (every step 2 makes it, so its SQL is
+    built once). False when it changed nothing.
+    """
+    alias = router.db_for_write(Challenge)
+    connection = connections[alias]
+    params: list[Any] = [pk, limit]
+    if consumed_at is not None:
+        params.insert(0, connection.ops.adapt_datetimefield_value(consumed_at))
+    with connection.cursor() as cursor:
+        cursor.execute(_try_count_sql(alias, consumed_at is not None), params)
+        return bool(cursor.rowcount)
 
 
 def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Challenge:
@@ -323,7 +349,7 @@ def _challenge_consume(*, phone: str, code: str, origin: Origin) -> Challenge:
     code = code_normalize(code)
     guess: policies.Guess | None = None
     try:
-        newest = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
+        newest = row_first(Challenge, phone=phone, order_by=("-created_at", "-id"))
         email = newest.destination if newest and newest.channel == Channel.EMAIL else ""
         # Judged before the limits: only a wrong code takes a slot of the failure caps, and
         # every try makes one call to the limiter, with the same refusal whatever the code.
