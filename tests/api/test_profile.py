@@ -17,6 +17,7 @@ from tests.api.conftest import (
     bulk_referrals,
     queries_for,
 )
+from vouch.accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -159,11 +160,24 @@ def test_profile_cost_does_not_grow_with_referrals(make_user, client_for):
     client = client_for(owner)
     paths = (PROFILE, f"{PROFILE}{owner.pk}/")
     with_none = {path: queries_for(client, path) for path in paths}
+    bulk_referrals(owner, 1)
+    with_one = {path: queries_for(client, path) for path in paths}
+    User.objects.filter(invited_by=owner).delete()
     bulk_referrals(owner, 1000)
     with_many = {path: queries_for(client, path) for path in paths}
-    assert with_many == with_none
-    assert max(with_none.values()) <= 10
+    assert with_many == with_one
+    assert max(with_one.values()) <= 10
     assert len(client.get(PROFILE).json()["referrals"]) == 20
+    # No referrals by the count: the empty page is not read at all.
+    assert {path: count + 1 for path, count in with_none.items()} == with_one
+
+
+def test_a_profile_without_referrals_reads_no_page(make_user, client_for):
+    owner = make_user()
+    body = client_for(owner).get(PROFILE).json()
+    assert body["referrals_count"] == 0
+    assert body["referrals"] == []
+    assert body["referrals_next"] is None
 
 
 def test_a_session_can_read_the_profile(user):

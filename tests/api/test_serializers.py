@@ -1,4 +1,4 @@
-"""The hand-written referral rows say exactly what DRF's fields would say."""
+"""The hand-written referral rows and profile bodies say exactly what DRF's fields would say."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone as django_timezone
 from rest_framework import serializers
 
-from vouch.api.serializers import ReferralSerializer
+from vouch.api.serializers import ProfileSerializer, ReferralSerializer
 from vouch.referrals.selectors import referrals_for_user
 from vouch.referrals.services import invite_code_activate
 
@@ -59,3 +59,33 @@ def test_non_utc_offsets_are_kept(make_user):
     with django_timezone.override("Asia/Kolkata"):
         row = referrals_for_user(user_id=owner.pk).get()
         assert ReferralSerializer(row).data["date_joined"] == "2026-03-01T14:30:00+05:30"
+
+
+def _profile_by_drf_fields(user, context) -> dict:
+    class Plain(ProfileSerializer):
+        to_representation = serializers.Serializer.to_representation
+
+    return dict(Plain(user, context=context).data)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/St_Johns"])
+@pytest.mark.parametrize("invited", [False, True])
+def test_profile_bodies_match_drfs_fields(make_user, zone, invited):
+    owner = make_user(email="owner@example.com", email_verified=True)
+    user = make_user()
+    if invited:
+        invite_code_activate(user=user, raw_code=owner.invite_code)
+        referral = make_user()
+        invite_code_activate(user=referral, raw_code=user.invite_code)
+    user.refresh_from_db()
+    with django_timezone.override(zone):
+        rows = list(referrals_for_user(user_id=user.pk))
+        context = {
+            "inviter": owner if invited else None,
+            "referrals": rows,
+            "referrals_next": "https://example.com/next" if invited else None,
+        }
+        body = dict(ProfileSerializer(user, context=context).data)
+        assert body == _profile_by_drf_fields(user, context)
+    assert (body["invited_by"] is not None) is invited
+    assert len(body["referrals"]) == (1 if invited else 0)

@@ -185,3 +185,49 @@ def test_a_send_checks_the_locks_and_counts_in_one_call_to_redis(redis_url, sett
     assert len(calls) == 1
     settings.OTP_FAILURES_PER_PHONE_DAY = 0  # the lock is off: the hourly caps still count
     policies.send_permit(phone="+79990005556", ip="10.0.9.2")
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request, settings):
+    """Each limiter in turn: the database's, and Redis' (REDIS_URL)."""
+    if request.param == "redis":
+        settings.REDIS_URL = request.getfixturevalue("redis_url")
+    return request.param
+
+
+def test_a_guess_known_not_to_be_wrong_counts_no_failure(store, settings):
+    settings.OTP_FAILURES_PER_PHONE_DAY = 2
+    for _ in range(5):
+        with policies.guess(phone=PHONE, ip="10.0.7.1", wrong=False):
+            pass
+    assert not wrong_guess(PHONE, "10.0.7.1").locks_phone
+    assert wrong_guess(PHONE, "10.0.7.1").locks_phone
+    with (
+        pytest.raises(Throttled) as locked,
+        policies.guess(phone=PHONE, ip="10.0.7.1", wrong=False),
+    ):
+        pass
+    assert locked.value.scope == "phone_locked"
+
+
+def _refusal(*, wrong: bool, ip: str) -> tuple[int, str]:
+    with pytest.raises(Throttled) as refused_error, policies.guess(phone=PHONE, ip=ip, wrong=wrong):
+        pass
+    return refused_error.value.retry_after, refused_error.value.scope
+
+
+def test_a_guess_read_or_counted_is_refused_alike(store, settings, clock):
+    """A right code must not be told from a wrong one by its refusal, whatever is full."""
+    settings.OTP_FAILURES_PER_PHONE_DAY = 1
+    settings.OTP_VERIFIES_PER_IP_HOUR = 1
+    wrong_guess(PHONE, "10.0.8.1")  # the phone is locked for a day
+    assert _refusal(wrong=False, ip="10.0.8.2") == _refusal(wrong=True, ip="10.0.8.2")
+    assert _refusal(wrong=False, ip="10.0.8.2")[1] == "phone_locked"
+    # Late in the phone's day, an IP whose hour has just begun is full too: its wait is the
+    # longer one, and both answers name it.
+    clock.advance(hours=23, minutes=30)
+    with policies.guess(phone="+79990000701", ip="10.0.8.3", wrong=False):
+        pass
+    clock.advance(minutes=6)
+    read, counted = _refusal(wrong=False, ip="10.0.8.3"), _refusal(wrong=True, ip="10.0.8.3")
+    assert read == counted == (3600 - 360, "verify_ip_hour")

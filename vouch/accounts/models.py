@@ -35,9 +35,11 @@ class UserManager(BaseUserManager["User"]):
         Create a user with a fresh invite code and announce it (`signals.user_created`).
 
         A random code that happens to be taken fails the unique constraint inside a savepoint
-        and is drawn again; a phone that is taken raises PhoneTaken.
+        and is drawn again; a phone that is taken raises PhoneTaken. Inside a transaction
+        already, that savepoint is the only one, and PhoneTaken leaves the transaction usable.
         """
-        with transaction.atomic():
+        taken = False
+        with transaction.atomic(savepoint=False):
             for _attempt in range(INVITE_CODE_ATTEMPTS):
                 user = self.model(phone=str(phone), invite_code=generate_invite_code(), **extra)
                 if password:
@@ -49,10 +51,15 @@ class UserManager(BaseUserManager["User"]):
                         user.save(force_insert=True, using=self._db)
                 except IntegrityError:
                     if self.filter(phone=phone).exists():
-                        raise PhoneTaken() from None
+                        taken = True
+                        break
                     continue
                 signals.user_created.send(sender=self.model, user=user, actor=actor, origin=origin)
                 return user
+        if taken:
+            # Raised out of the block: an exception inside one without a savepoint would
+            # condemn the caller's transaction.
+            raise PhoneTaken()
         raise RuntimeError("Could not draw a free invite code; the code space may be exhausted.")
 
     def create_superuser(self, phone: str, password: str | None = None, **extra: Any) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -12,6 +13,7 @@ from vouch.accounts.errors import PhoneTaken
 from vouch.accounts.models import SignIn, User
 from vouch.core import clock
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.rows import row_first
 
 
 def user_create(
@@ -24,12 +26,14 @@ def user_create(
     is_superuser: bool = False,
     email_verified: bool = False,
     phone_verified: bool = False,
+    last_login: datetime | None = None,
     actor: User | None = None,
     origin: Origin = NO_ORIGIN,
 ) -> User:
     """
     Create a user with a fresh invite code (`UserManager.create_user`, which Django's own
-    `createsuperuser` calls too); a phone that is taken raises PhoneTaken.
+    `createsuperuser` calls too); a phone that is taken raises PhoneTaken. `last_login` is
+    for an account created by signing in.
     """
     return User.objects.create_user(
         phone,
@@ -39,6 +43,7 @@ def user_create(
         email=email,
         email_verified=email_verified,
         phone_verified=phone_verified,
+        last_login=last_login,
         is_staff=is_staff,
         is_active=is_active,
         is_superuser=is_superuser,
@@ -46,13 +51,19 @@ def user_create(
 
 
 def user_get_or_create(
-    *, phone: str, email: str = "", email_verified: bool = False, phone_verified: bool = False
+    *,
+    phone: str,
+    email: str = "",
+    email_verified: bool = False,
+    phone_verified: bool = False,
+    last_login: datetime | None = None,
 ) -> tuple[User, bool]:
     """
-    Return the user with this phone, creating them (once, even under concurrency) with the
-    given address and proofs; an existing user is returned as they are.
+    Return the user with this phone (E.164, as stored), creating them (once, even under
+    concurrency) with the given address, proofs and `last_login`; an existing user is returned
+    as they are.
     """
-    user = User.objects.filter(phone=phone).first()
+    user = row_first(User, phone=phone)
     if user is not None:
         return user, False
     try:
@@ -61,6 +72,7 @@ def user_get_or_create(
             email=email,
             email_verified=email_verified,
             phone_verified=phone_verified,
+            last_login=last_login,
         )
         return created, True
     except PhoneTaken:

@@ -24,6 +24,7 @@ from vouch.accounts.errors import TokenNotValid
 from vouch.accounts.models import SignIn, User
 from vouch.core import clock
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.rows import rows_insert
 
 SIGN_IN_CLAIM = "sid"
 # When the refresh token was issued, in milliseconds; its access tokens carry it too, so an
@@ -31,37 +32,46 @@ SIGN_IN_CLAIM = "sid"
 ISSUED_MS_CLAIM = "iat_ms"
 
 
-def _refresh_token_issue(*, user: User, sign_in_id: str, exp: int | None = None) -> RefreshToken:
+def _refresh_token_issue(
+    *, user: User, sign_in_id: str, exp: int | None = None
+) -> tuple[RefreshToken, str]:
+    """A refresh token, stored as outstanding, and its signed form (signed once)."""
     token = RefreshToken()
     token[api_settings.USER_ID_CLAIM] = user.pk
     token[SIGN_IN_CLAIM] = sign_in_id
     token[ISSUED_MS_CLAIM] = int(clock.now().timestamp() * 1000)
     if exp is not None:
         token["exp"] = exp  # the chain's expiry is absolute: rotation never extends it
-    OutstandingToken.objects.create(
+    signed = str(token)
+    outstanding = OutstandingToken(
         user=user,
         jti=token[api_settings.JTI_CLAIM],
-        token=str(token),
+        token=signed,
         created_at=clock.now(),
         expires_at=datetime_from_epoch(token["exp"]),
     )
-    return token
+    rows_insert([outstanding])
+    return token, signed
 
 
-def _pair(refresh: RefreshToken) -> dict[str, Any]:
+def _pair(refresh: RefreshToken, signed: str) -> dict[str, Any]:
     return {
         "access": str(refresh.access_token),
-        "refresh": str(refresh),
+        "refresh": signed,
         "token_type": "Bearer",
         "expires_in": int(api_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
     }
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def tokens_issue(*, user: User) -> dict[str, Any]:
-    """Start a sign-in for `user` and return its first access and refresh tokens."""
-    sign_in = SignIn.objects.create(id=uuid.uuid4(), user=user)
-    return _pair(_refresh_token_issue(user=user, sign_in_id=str(sign_in.id)))
+    """
+    Start a sign-in for `user` and return its first access and refresh tokens; inside the
+    caller's transaction when there is one (no savepoint: it fails or commits with it).
+    """
+    sign_in = SignIn(id=uuid.uuid4(), user=user)
+    rows_insert([sign_in])
+    return _pair(*_refresh_token_issue(user=user, sign_in_id=str(sign_in.id)))
 
 
 def _decode_refresh(raw: str) -> dict[str, Any]:
@@ -111,8 +121,10 @@ def tokens_refresh(*, raw: str, origin: Origin = NO_ORIGIN) -> dict[str, Any]:
     if sign_in is None or sign_in.user_id != payload.get(api_settings.USER_ID_CLAIM):
         raise TokenNotValid()
     with transaction.atomic():
-        refresh = _refresh_token_issue(user=sign_in.user, sign_in_id=sign_in_id, exp=payload["exp"])
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+        refresh, signed = _refresh_token_issue(
+            user=sign_in.user, sign_in_id=sign_in_id, exp=payload["exp"]
+        )
+    return {"access": str(refresh.access_token), "refresh": signed}
 
 
 @transaction.atomic

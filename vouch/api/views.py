@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from vouch.accounts.models import User
 from vouch.accounts.selectors import signed_in_user, users_visible_to
 from vouch.accounts.services import user_create, user_delete, user_update
-from vouch.accounts.tokens import tokens_issue, tokens_refresh, tokens_revoke
+from vouch.accounts.tokens import tokens_refresh, tokens_revoke
 from vouch.api import serializers as s
 from vouch.api.filters import InvitedByFilter, StrictOrderingFilter, StrictSearchFilter
 from vouch.api.pagination import ReferralPagination, UserPagination, referrals_first_page
@@ -38,9 +38,17 @@ from vouch.referrals.services import invite_code_activate
 
 
 def profile_data(request: Request, user: User) -> dict[str, Any]:
-    """The Profile body (docs/api.md) in a fixed number of queries, whatever the referrals."""
-    list_path = reverse("api:profile-referrals", kwargs={"pk": user.pk})
-    page, next_link = referrals_first_page(referrals_for_user(user_id=user.pk), request, list_path)
+    """
+    The Profile body (docs/api.md) in a fixed number of queries, whatever the referrals. A
+    user whose count says none (it moves in the same UPDATE as each activation and deletion)
+    has an empty first page without one: a new account, every first sign-in, reads nothing.
+    """
+    page: list[Any] = []
+    next_link: str | None = None
+    if user.referrals_count:
+        list_path = reverse("api:profile-referrals", kwargs={"pk": user.pk})
+        queryset = referrals_for_user(user_id=user.pk)
+        page, next_link = referrals_first_page(queryset, request, list_path)
     context = {
         "inviter": inviter_for_user(user=user),
         "referrals": page,
@@ -126,11 +134,12 @@ class AuthenticateView(GenericAPIView):
     def _sign_in(self, request: Request) -> Response:
         body = s.SignInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        signed_in = sign_in_with_code(**body.validated_data, origin=origin_of(request))
-        tokens = tokens_issue(user=signed_in.user)
+        signed_in = sign_in_with_code(
+            **body.validated_data, origin=origin_of(request), issue_tokens=True
+        )
         return Response(
             {
-                **tokens,
+                **(signed_in.tokens or {}),
                 "created": signed_in.created,
                 "user": profile_data(request, signed_in.user),
                 "invite": signed_in.invite,

@@ -15,6 +15,7 @@ from vouch.audit.models import AuthEvent, Kind
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_phone_for_log, phone_region
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.rows import rows_insert
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def audit_record(
     event = audit_event(
         kind, phone=phone, user=user, actor=actor, origin=origin, outcome=outcome, detail=detail
     )
-    event.save(force_insert=True)
+    rows_insert([event])
     _recorded([event])
     return event
 
@@ -71,9 +72,9 @@ def audit_event(
 
 
 def audit_store(events: Sequence[AuthEvent]) -> None:
-    """Store events made by `audit_event`, in their order, with one INSERT (`bulk_create`)."""
+    """Store events made by `audit_event`, in their order, with one INSERT (`rows_insert`)."""
     if events:
-        AuthEvent.objects.bulk_create(events)
+        rows_insert(events)
         _recorded(events)
 
 

@@ -57,24 +57,33 @@ class Attempt:
         ]
 
 
-def hit_or_refuse(limits: Sequence[Limit], *, locks: Sequence[Limit] = ()) -> list[Hit]:
+def hit_or_refuse(
+    limits: Sequence[Limit], *, locks: Sequence[Limit] = (), as_counted: bool = False
+) -> list[Hit]:
     """
     Count one event under every limit, or under none of them and raise Throttled with the
     longest wait among the limits that refused (the event passes only once all admit it).
     A full one of `locks` (read, never counted) refuses first, with its own wait and scope;
-    the locks and the limits take one call to the limiter.
+    the locks and the limits take one call to the limiter. With `as_counted` a refusal is
+    the one `hit_or_refuse([*limits, *locks])` would give (the longest wait among all that
+    are full), so that reading a lock instead of counting it cannot be told from outside.
     """
     rules = [(limit.key, limit.limit, limit.window) for limit in limits]
+    lock_refusals: list[tuple[Hit, Limit]] = []
     if locks:
         lock_hits, hits = get_limiter().hit_all_unless_locked(
             rules, [(lock.key, lock.limit, lock.window) for lock in locks]
         )
-        for lock, hit in zip(locks, lock_hits, strict=True):
-            if not hit.allowed:
-                raise Throttled(hit.retry_after, scope=lock.scope)
+        lock_refusals = [
+            (hit, lock) for lock, hit in zip(locks, lock_hits, strict=True) if not hit.allowed
+        ]
+        if lock_refusals and not as_counted:
+            hit, lock = lock_refusals[0]
+            raise Throttled(hit.retry_after, scope=lock.scope)
     else:
         hits = get_limiter().hit_all(rules)
     refusals = [(hit, limit) for limit, hit in zip(limits, hits, strict=True) if not hit.allowed]
+    refusals += lock_refusals
     if refusals:
         hit, limit = max(refusals, key=lambda refusal: refusal[0].retry_after)
         raise Throttled(hit.retry_after, scope=limit.scope)

@@ -67,13 +67,13 @@ class BaseLimiter:
         """
         `hit_all(rules)` unless one of `locks` (key, limit, window) is full: a full lock
         refuses the batch and nothing is counted. A lock is only read, never counted. Return
-        one Hit per lock (refused where full, with the wait) and one per rule (which say
-        nothing when a lock refused). Redis does it in one round trip; the database reads the
-        locks, then counts.
+        one Hit per lock (refused where full, with the wait) and one per rule (when a lock
+        refused, refused where the rule is full too, uncounted). Redis does it in one round
+        trip; the database reads the locks, then counts.
         """
         lock_hits = [self._lock_hit(key, limit, window) for key, limit, window in locks]
         if any(not hit.allowed for hit in lock_hits):
-            return lock_hits, [ALLOWED for _rule in rules]
+            return lock_hits, [self._lock_hit(key, limit, window) for key, limit, window in rules]
         return lock_hits, self.hit_all(rules)
 
     def _lock_hit(self, key: str, limit: int, window: int) -> Hit:
@@ -178,7 +178,7 @@ class DatabaseLimiter(BaseLimiter):
 # KEYS: the locks' keys, then the rules' keys; ARGV: now, the number of locks, then limit and
 # window (ms) of each key. A full lock refuses everything, and is never counted. Every window
 # is judged first and counted only when all admit the event: all or nothing, atomic on the
-# server.
+# server. A full rule says so even when a lock refused.
 _HIT_ALL_SCRIPT = """
 local now, nlocks = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out, locked = {}, false
@@ -208,10 +208,10 @@ end
 for j = 1, #KEYS - nlocks do
   local i = nlocks + j
   local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
-  if locked then
-    out[i] = {1, 0, counts[i]}
-  elseif counts[i] >= limit then
+  if counts[i] >= limit then
     out[i] = {0, starts[i] + window - now, counts[i]}
+  elseif locked then
+    out[i] = {1, 0, counts[i]}
   elseif not admitted then
     out[i] = {1, 0, counts[i] + 1}
   elseif not starts[i] then

@@ -125,16 +125,20 @@ class Guess:
 
 
 @contextmanager
-def guess(*, phone: str, ip: str | None, email: str = "") -> Iterator[Guess]:
+def guess(*, phone: str, ip: str | None, email: str = "", wrong: bool = True) -> Iterator[Guess]:
     """
     Admit one verification, or raise Throttled: verifies per IP per hour, and the daily caps
     on wrong codes per phone (and per address, for a code sent by e-mail). A cap's slot is
-    taken before the code is compared, so any number of simultaneous wrong guesses stays
+    taken before the code is judged, so any number of simultaneous wrong guesses stays
     within it; a guess that turns out not to be wrong gives its slot back, and a request that
     fails on a dependency gives back everything it counted.
+
+    A guess already known not to be `wrong` (the right code, or no code to judge) has the
+    caps read instead, in the same call, with the very refusal a counted one would get: one
+    call to the limiter instead of a slot taken and given back.
     """
-    locks = _failures_limits(phone, email)
-    limits = list(locks)
+    caps = _failures_limits(phone, email)
+    limits: list[Limit] = []
     if ip:
         ip_limit = Limit(
             "verify_ip_hour",
@@ -142,10 +146,15 @@ def guess(*, phone: str, ip: str | None, email: str = "") -> Iterator[Guess]:
             otp_settings.VERIFIES_PER_IP_HOUR,
             HOUR,
         )
-        limits.insert(0, ip_limit)
-    hits = hit_or_refuse(limits)
-    phone_hit = hits[limits.index(locks[0])]
-    current = Guess(phone=phone, failures=phone_hit.count, cap=locks[0].limit)
+        limits.append(ip_limit)
+    if wrong:
+        limits += caps
+        hits = hit_or_refuse(limits)
+        failures = hits[limits.index(caps[0])].count
+    else:
+        hit_or_refuse(limits, locks=caps, as_counted=True)
+        failures = 0
+    current = Guess(phone=phone, failures=failures, cap=caps[0].limit)
     failed = False
     try:
         yield current
@@ -157,5 +166,5 @@ def guess(*, phone: str, ip: str | None, email: str = "") -> Iterator[Guess]:
     finally:
         if failed:
             give_back(limits)
-        elif not current.wrong:
-            give_back(locks)
+        elif wrong and not current.wrong:
+            give_back(caps)

@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
 
 from vouch.accounts.models import User
 from vouch.accounts.services import user_get_or_create, user_phone_prove
+from vouch.accounts.tokens import tokens_issue
 from vouch.audit.models import AuthEvent, Kind
 from vouch.audit.services import audit_event, audit_record, audit_store
 from vouch.core import clock
@@ -27,6 +28,7 @@ from vouch.core.phones import (
     phone_region,
 )
 from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.rows import row_first, rows_insert
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.delivery.models import Message
 from vouch.delivery.models import Status as MessageStatus
@@ -80,6 +82,7 @@ class SignedIn:
     user: User
     created: bool
     invite: dict[str, Any] | None
+    tokens: dict[str, Any] | None = None  # with `issue_tokens`
 
 
 def _code_message(
@@ -214,7 +217,7 @@ def _challenge_create(
                 language=language,
                 expires_at=expires_at,
             )
-        challenge = Challenge.objects.create(
+        challenge = Challenge(
             phone=phone,
             region=phone_region(phone) or "",
             channel=channel,
@@ -230,6 +233,7 @@ def _challenge_create(
             message=message,
             delivery_status=delivery,
         )
+        rows_insert([challenge])
         audit_record(Kind.CODE_REQUESTED, phone=phone, origin=origin, outcome=channel)
         if test_code:
             audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome="test_number")
@@ -249,30 +253,41 @@ def _outcome(error: ApplicationError) -> str:
 _NEVER_SIGNS_IN = frozenset({DeliveryStatus.WITHHELD})
 
 
-def _judge(challenge: Challenge | None, code: str, phone: str, guess: policies.Guess) -> Challenge:
-    """Count this try on the challenge and consume it if the code is right, or raise."""
+def _verdict(challenge: Challenge | None, code: str, phone: str) -> bool | ApplicationError:
+    """
+    What a try at `challenge` is before anything counts: the refusal when there is no code
+    to judge (NoActiveCode, CodeExpired), else whether `code` is right. The comparison needs
+    no database.
+    """
     if (
         challenge is None
         or challenge.consumed_at is not None
         or challenge.delivery_status == DeliveryStatus.FAILED
     ):
-        raise NoActiveCode()
+        return NoActiveCode()
     if challenge.expires_at <= clock.now():
-        raise CodeExpired()
-
-    # Compare first (no database), then count the try and, for the right code, consume the
-    # challenge in the same conditional UPDATE: concurrent right codes cannot use up the
-    # attempts of the one that wins, and only one of them changes the row.
-    right = (
+        return CodeExpired()
+    return (
         code_matches(code=code, salt=challenge.salt, phone=phone, expected_hash=challenge.code_hash)
         and challenge.delivery_status not in _NEVER_SIGNS_IN
     )
+
+
+def _judge(
+    challenge: Challenge | None, verdict: bool | ApplicationError, guess: policies.Guess
+) -> Challenge:
+    """Count this try on the challenge and consume it if the code is right, or raise."""
+    if isinstance(verdict, ApplicationError):
+        raise verdict
+    if challenge is None:  # never: a verdict on a code has its challenge
+        raise NoActiveCode()
+    right = verdict
+    # Count the try and, for the right code, consume the challenge in the same conditional
+    # UPDATE: concurrent right codes cannot use up the attempts of the one that wins, and
+    # only one of them changes the row.
     limit = otp_settings.MAX_ATTEMPTS
-    live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
-    changes: dict[str, Any] = {"attempts": F("attempts") + 1}
-    if right:
-        changes["consumed_at"] = clock.now()
-    if not live.filter(attempts__lt=limit).update(**changes):
+    if not _try_count(challenge.pk, limit=limit, consumed_at=clock.now() if right else None):
+        live = Challenge.objects.filter(pk=challenge.pk, consumed_at__isnull=True)
         if live.exists():
             raise AttemptsExceeded()
         raise NoActiveCode()
@@ -281,6 +296,35 @@ def _judge(challenge: Challenge | None, code: str, phone: str, guess: policies.G
         attempts = Challenge.objects.values_list("attempts", flat=True).get(pk=challenge.pk)
         raise InvalidCode(attempts_left=max(0, limit - attempts))
     return challenge
+
+
+@lru_cache(maxsize=4)
+def _try_count_sql(alias: str, consumes: bool) -> str:
+    ops = connections[alias].ops
+    table, attempts, consumed_at, pk = (
+        ops.quote_name(name) for name in (Challenge._meta.db_table, "attempts", "consumed_at", "id")
+    )
+    consume = f", {consumed_at} = %s" if consumes else ""
+    return (
+        f"UPDATE {table} SET {attempts} = {attempts} + 1{consume} "  # noqa: S608
+        f"WHERE {pk} = %s AND {consumed_at} IS NULL AND {attempts} < %s"
+    )
+
+
+def _try_count(pk: int, *, limit: int, consumed_at: datetime | None) -> bool:
+    """
+    Count a try on the challenge `pk` while it is unconsumed and has tries left, consuming it
+    at `consumed_at` if given: one conditional UPDATE (every step 2 makes it, so its SQL is
+    built once). False when it changed nothing.
+    """
+    alias = router.db_for_write(Challenge)
+    connection = connections[alias]
+    params: list[Any] = [pk, limit]
+    if consumed_at is not None:
+        params.insert(0, connection.ops.adapt_datetimefield_value(consumed_at))
+    with connection.cursor() as cursor:
+        cursor.execute(_try_count_sql(alias, consumed_at is not None), params)
+        return bool(cursor.rowcount)
 
 
 def challenge_verify(*, phone: str, code: str, origin: Origin = NO_ORIGIN) -> Challenge:
@@ -305,10 +349,14 @@ def _challenge_consume(*, phone: str, code: str, origin: Origin) -> Challenge:
     code = code_normalize(code)
     guess: policies.Guess | None = None
     try:
-        newest = Challenge.objects.filter(phone=phone).order_by("-created_at", "-id").first()
+        newest = row_first(Challenge, phone=phone, order_by=("-created_at", "-id"))
         email = newest.destination if newest and newest.channel == Channel.EMAIL else ""
-        with policies.guess(phone=phone, ip=origin.ip, email=email) as guess:
-            challenge = _judge(newest, code, phone, guess)
+        # Judged before the limits: only a wrong code takes a slot of the failure caps, and
+        # every try makes one call to the limiter, with the same refusal whatever the code.
+        verdict = _verdict(newest, code, phone)
+        wrong = verdict is False
+        with policies.guess(phone=phone, ip=origin.ip, email=email, wrong=wrong) as guess:
+            challenge = _judge(newest, verdict, guess)
     except ApplicationError as refusal:
         audit_record(Kind.CODE_REJECTED, phone=phone, origin=origin, outcome=_outcome(refusal))
         if guess is not None and guess.locks_phone:
@@ -325,20 +373,24 @@ def _invite_outcome(user: User, raw_code: str, origin: Origin) -> dict[str, Any]
     return {"activated": True}
 
 
-def _account_for(challenge: Challenge) -> tuple[User, bool]:
+def _account_for(challenge: Challenge, *, signed_in_at: datetime) -> tuple[User, bool]:
     """
-    The account a consumed challenge signs in to, created if need be. A code that reached the
-    phone finds or creates the phone's account; a code sent by e-mail signs in only where that
-    address is on the account and verified, or (OTP_EMAIL_SIGNUP) creates an account whose
-    phone stays unproven. Raise EmailMismatch otherwise.
+    The account a consumed challenge signs in to, created if need be (signed in at
+    `signed_in_at`). A code that reached the phone finds or creates the phone's account; a
+    code sent by e-mail signs in only where that address is on the account and verified, or
+    (OTP_EMAIL_SIGNUP) creates an account whose phone stays unproven. Raise EmailMismatch
+    otherwise.
     """
     phone = challenge.phone
     if challenge.channel != Channel.EMAIL:
-        return user_get_or_create(phone=phone, phone_verified=True)
+        return user_get_or_create(phone=phone, phone_verified=True, last_login=signed_in_at)
     user = User.objects.filter(phone=phone).first()
     if user is None and otp_settings.EMAIL_SIGNUP:
         user, created = user_get_or_create(
-            phone=phone, email=challenge.destination, email_verified=True
+            phone=phone,
+            email=challenge.destination,
+            email_verified=True,
+            last_login=signed_in_at,
         )
         if created:
             return user, True
@@ -350,58 +402,90 @@ def _account_for(challenge: Challenge) -> tuple[User, bool]:
 
 
 def sign_in_with_code(
-    *, phone: str, code: str, invite_code: str = "", origin: Origin = NO_ORIGIN
+    *,
+    phone: str,
+    code: str,
+    invite_code: str = "",
+    origin: Origin = NO_ORIGIN,
+    issue_tokens: bool = False,
 ) -> SignedIn:
     """
     Sign in with a code: consume it, find or create the user, and apply an invite code (given
-    now or at step 1). The invite's outcome is reported and never blocks the sign-in.
+    now or at step 1); with `issue_tokens`, start the sign-in's API tokens too
+    (`tokens_issue`). The invite's outcome is reported and never blocks the sign-in.
 
     A code that reached the phone proves it: the first such sign-in to an account whose phone
     was never proven ends every other session of that account (`user_phone_prove`).
+
+    The code is consumed on its own, so that a used code stays used whatever follows; the
+    rest (the account, its proofs and invite, `last_login`, the events, the tokens) is one
+    transaction. When that fails, the code's event is stored all the same.
     """
     challenge = _challenge_consume(phone=phone, code=code, origin=origin)
     phone = challenge.phone  # in E.164, whatever form it was given in
     # The code is verified now; its event is stored with the sign-in's (one INSERT), or
     # before anything that records events of its own, so that the trail keeps their order.
     events = [audit_event(Kind.CODE_VERIFIED, phone=phone, origin=origin)]
+    try:
+        with transaction.atomic():
+            signed_in = _sign_in(challenge, events, invite_code, origin, issue_tokens)
+    except Exception:
+        # Rolled back, events and all; the code stays used, and so its event is stored anew.
+        audit_store([audit_event(Kind.CODE_VERIFIED, phone=phone, origin=origin)])
+        raise
+    if isinstance(signed_in, ApplicationError):
+        raise signed_in
+    logger.info("Signed in %s (new: %s)", _LoggedPhone(phone), signed_in.created)
+    return signed_in
+
+
+def _sign_in(
+    challenge: Challenge,
+    events: list[AuthEvent],
+    invite_code: str,
+    origin: Origin,
+    issue_tokens: bool,
+) -> SignedIn | ApplicationError:
+    """
+    `sign_in_with_code` once the code is consumed, inside its transaction. A refusal is
+    returned, not raised, so that its event commits; `events` are stored before it ends.
+    """
+    phone = challenge.phone
+    now = clock.now()
     user: User | None = None
     try:
-        try:
-            user, created = _account_for(challenge)
-            if not user.is_active:
-                raise UserInactive()
-            if challenge.channel != Channel.EMAIL:
-                if not user.phone_verified:
-                    events = _stored(events)
-                user = user_phone_prove(user=user, origin=origin)
-        except ApplicationError as refusal:
-            events.append(
-                audit_event(
-                    Kind.SIGN_IN_REFUSED,
-                    user=user,
-                    phone=phone,
-                    origin=origin,
-                    outcome=refusal.code,
-                )
+        user, created = _account_for(challenge, signed_in_at=now)
+        if not user.is_active:
+            raise UserInactive()
+        if challenge.channel != Channel.EMAIL:
+            if not user.phone_verified:
+                events = _stored(events)
+            user = user_phone_prove(user=user, origin=origin)
+    except ApplicationError as refusal:
+        events.append(
+            audit_event(
+                Kind.SIGN_IN_REFUSED, user=user, phone=phone, origin=origin, outcome=refusal.code
             )
-            raise
+        )
+        audit_store(events)
+        return refusal
 
-        raw_invite = invite_code or challenge.invite_code
-        invite = None
-        if raw_invite:
-            events = _stored(events)
-            invite = _invite_outcome(user, raw_invite, origin)
+    raw_invite = invite_code or challenge.invite_code
+    invite = None
+    if raw_invite:
+        events = _stored(events)
+        invite = _invite_outcome(user, raw_invite, origin)
 
-        # One UPDATE, atomic on its own.
-        now = clock.now()
+    if not created:  # a new account was created signed in
         User.objects.filter(pk=user.pk).update(last_login=now)
         user.last_login = now
-        outcome = "created" if created else "existing"
-        events.append(audit_event(Kind.SIGNED_IN, user=user, origin=origin, outcome=outcome))
-    finally:
-        audit_store(events)
-    logger.info("Signed in %s (new: %s)", _LoggedPhone(phone), created)
-    return SignedIn(user=user, created=created, invite=invite)
+    outcome = "created" if created else "existing"
+    events.append(
+        audit_event(Kind.SIGNED_IN, user=user, phone=phone, origin=origin, outcome=outcome)
+    )
+    audit_store(events)
+    tokens = tokens_issue(user=user) if issue_tokens else None
+    return SignedIn(user=user, created=created, invite=invite, tokens=tokens)
 
 
 def _stored(events: list[AuthEvent]) -> list[AuthEvent]:
