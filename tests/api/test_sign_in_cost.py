@@ -26,8 +26,8 @@ STEP_ONE = [
     "INSERT INTO delivery_message",
     "INSERT INTO otp_challenge",
     "INSERT INTO audit_authevent",
+    "INSERT INTO django_tasks_database_dbtaskresult",  # committed with its message
     "COMMIT",
-    "INSERT INTO django_tasks_database_dbtaskresult",  # after the commit
 ]
 FIRST_SIGN_IN = [
     "SELECT otp_challenge",
