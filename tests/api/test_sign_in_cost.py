@@ -24,9 +24,9 @@ _STATEMENT = re.compile(r'^(SELECT) .*? FROM "(\w+)"|^(INSERT INTO|UPDATE|DELETE
 STEP_ONE = [
     "BEGIN",
     "INSERT INTO delivery_message",
+    "INSERT INTO django_tasks_database_dbtaskresult",  # committed with its message
     "INSERT INTO otp_challenge",
     "INSERT INTO audit_authevent",
-    "INSERT INTO django_tasks_database_dbtaskresult",  # committed with its message
     "COMMIT",
 ]
 FIRST_SIGN_IN = [
