@@ -1,8 +1,9 @@
 """
 `make bench`: Vouch under load beside a floor (bench/floor, the same database work with
 nothing else), both on PostgreSQL, both under gunicorn with 4 sync workers, driven by wrk.
-Vouch runs as in production: the Redis limiter and a delivery worker (TASKS_BACKEND=database,
-`manage.py db_worker`). See bench/README.md ("run.py") and docs/benchmarks.md.
+Vouch runs as in production: the Redis limiter and delivery workers (TASKS_BACKEND=database,
+`manage.py db_worker`, BENCH_WORKERS processes). See bench/README.md ("run.py") and
+docs/benchmarks.md.
 
 `--quick` (`make bench-quick`, CI): no load; each scenario's request once in-process, its SQL
 statements compared with bench/statements.json (exit 1 when one is higher); `--update`
@@ -774,8 +775,8 @@ def bench() -> None:
     print(
         f"\nwrk -t{THREADS} -c{CONNS} (c1 rows: -t1 -c1), {DURATION} s measured after "
         f"{WARMUP} s warm-up and {DRAIN} s drain; gunicorn 4 sync workers each side; Vouch with "
-        f"the Redis limiter and {' '.join(WORKER_CMD)} (TASKS_BACKEND=database) except the "
-        "immediate row\n"
+        f"the Redis limiter and {WORKERS} delivery workers ({' '.join(WORKER_CMD)}, "
+        "TASKS_BACKEND=database) except the immediate row\n"
     )
     print(HEADER)
     for row in ROWS:
