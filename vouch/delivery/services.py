@@ -499,15 +499,11 @@ def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
             finals.append((message, _sent_changes(tried, now)))
         elif tried.expired:
             error = "expired before sending"
-            finals.append(
-                (
-                    message,
-                    _final_changes(message, Status.FAILED, message.provider, now=now, error=error),
-                )
-            )
+            failed = _final_changes(message, Status.FAILED, message.provider, now=now, error=error)
+            finals.append((message, failed))
         elif tried.permanent:
             attempts = message.attempts + len(tried.attempts)
-            changes = _final_changes(
+            failed = _final_changes(
                 message,
                 Status.FAILED,
                 tried.provider,
@@ -515,7 +511,7 @@ def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
                 error=tried.error,
                 attempts=attempts,
             )
-            finals.append((message, changes))
+            finals.append((message, failed))
         else:
             retries.append(tried)
     _statuses_record(finals, attempts=[attempt for tried in outcomes for attempt in tried.attempts])
