@@ -65,6 +65,17 @@ class Priced(BaseSmsBackend):
         return len(messages)
 
 
+class Faulty(BaseSmsBackend):
+    """A backend with a fault: anything but a DeliveryError, for one number."""
+
+    def send_messages(self, messages):
+        if any(message.to.endswith("0002") for message in messages):
+            raise RuntimeError("a fault in the backend")
+        with _lock:
+            sent.extend(message.to for message in messages)
+        return len(messages)
+
+
 class Down(BaseSmsBackend):
     def send_messages(self, messages):
         raise DeliveryError("503 from provider", temporary=True)
@@ -158,6 +169,21 @@ def test_what_a_provider_reports_for_each_message_of_a_batch_is_kept_on_its_row(
         assert message.currency == ("RUB" if number % 2 else "USD")
         assert message.segments == 1 + number % 3
         assert (message.attempts, message.locked_until) == (1, None)
+
+
+def test_a_fault_sending_one_message_leaves_it_claimed_and_the_rest_of_the_batch_recorded(
+    settings, caplog
+):
+    settings.SMS_ROUTES = f"*:{HERE}.Faulty"
+    messages = _queued(5)
+    assert message_deliver(message_id=messages[2].pk) == "skipped"  # the faulty one
+    assert len(sent) == 4
+    faulty = Message.objects.get(pk=messages[2].pk)
+    assert (faulty.status, faulty.attempts) == (Status.QUEUED, 0)
+    assert faulty.locked_until is not None  # tried again once the claim runs out
+    others = Message.objects.exclude(pk=faulty.pk)
+    assert set(others.values_list("status", flat=True)) == {Status.SENT}
+    assert "a fault in the backend" in caplog.text
 
 
 def test_a_batch_claims_only_due_unleased_queued_messages(clock):

@@ -331,10 +331,24 @@ class _Tried:
     sent: bool = False
     permanent: bool = False
     expired: bool = False
+    crashed: bool = False  # an unexpected error: the message stays claimed
     error: str = ""
 
 
 def _route_try(message: Message) -> _Tried:
+    """
+    `_route_walk`, except that an unexpected error (a fault in a backend, not a DeliveryError)
+    is logged and leaves the message claimed, to be tried again once its claim runs out, while
+    the rest of its batch is recorded as usual.
+    """
+    try:
+        return _route_walk(message)
+    except Exception:
+        logger.exception("Delivery of message %s failed", message.pk)
+        return _Tried(message=message, crashed=True)
+
+
+def _route_walk(message: Message) -> _Tried:
     """
     Hand a claimed message to the backends of its route, in order, until one takes it or one
     refuses it for good. Runs in the sending threads: only the provider is called here, and
@@ -512,10 +526,11 @@ def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
                 attempts=attempts,
             )
             finals.append((message, failed))
-        else:
+        elif not tried.crashed:
             retries.append(tried)
     _statuses_record(finals, attempts=[attempt for tried in outcomes for attempt in tried.attempts])
-    statuses = {message.pk: str(changes["status"]) for message, changes in finals}
+    statuses = {message.pk: "skipped" for message in messages}  # crashed: left claimed
+    statuses.update({message.pk: str(changes["status"]) for message, changes in finals})
     for tried in retries:
         tried.message.attempts += len(tried.attempts)
         statuses[tried.message.pk] = _retry_or_fail(tried.message, tried.error)
