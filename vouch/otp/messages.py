@@ -7,13 +7,10 @@ wording names the code ("code", "код"), which is what iOS looks for to offer 
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.template.loader import select_template
 from django.utils import translation
 
@@ -23,28 +20,10 @@ from vouch.otp.app_settings import otp_settings
 
 def _render(name: str, language: str, context: dict[str, Any]) -> str:
     language = language or settings.LANGUAGE_CODE
+    # Django's cached template loader keeps the compiled templates (a lookup is microseconds).
+    template = select_template([f"otp/messages/{language}/{name}", f"otp/messages/{name}"])
     with translation.override(language):
-        return _template(name, language).render(context).strip()
-
-
-def _template(name: str, language: str) -> Any:
-    """The compiled template, looked up once per process (on every use with DEBUG)."""
-    if settings.DEBUG:
-        return _select(name, language)
-    return _selected(name, language)
-
-
-def _select(name: str, language: str) -> Any:
-    return select_template([f"otp/messages/{language}/{name}", f"otp/messages/{name}"])
-
-
-_selected = lru_cache(maxsize=64)(_select)
-
-
-@receiver(setting_changed)
-def _templates_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("TEMPLATES", "DEBUG"):
-        _selected.cache_clear()
+        return template.render(context).strip()
 
 
 def _context(code: str) -> dict[str, Any]:
