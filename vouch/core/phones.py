@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from django.utils.translation import gettext_lazy as _
 
@@ -16,22 +18,15 @@ class InvalidPhone(ApplicationError, ValueError):
 
 
 # What a request asks of its number (valid? country? masks?) parses it once or twice, not at
-# every question: the numbers `phone_parse` found valid, in E.164, and the parsed form of the
-# numbers given in E.164. Both bounded; the parsed forms are only read.
-_VALID: set[str] = set()
-_PARSED: dict[str, phonenumbers.PhoneNumber] = {}
+# every question: the E.164 form of each text found valid, and the parsed form of each E.164
+# number, are remembered (least recently used first out). The parsed forms are only read.
 _REMEMBERED = 2048
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def _number(e164: str) -> phonenumbers.PhoneNumber:
     """The parsed form of a number in E.164 (NumberParseException if it is none)."""
-    number = _PARSED.get(e164)
-    if number is None:
-        number = phonenumbers.parse(e164, None)
-        if len(_PARSED) >= _REMEMBERED:
-            _PARSED.clear()
-        _PARSED[e164] = number
-    return number
+    return phonenumbers.parse(e164, None)
 
 
 def phone_parse(raw: str, *, region: str | None = None) -> str:
@@ -39,9 +34,12 @@ def phone_parse(raw: str, *, region: str | None = None) -> str:
     text = (raw or "").strip()
     if not text or len(text) > 64:
         raise InvalidPhone()
-    if text in _VALID:  # valid and in E.164 already: no region applies
-        return text
-    default_region = region or core_settings.PHONE_DEFAULT_REGION
+    return _e164(text, region or core_settings.PHONE_DEFAULT_REGION)
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _e164(text: str, default_region: str) -> str:
+    """`phone_parse` of a stripped text; a refusal (InvalidPhone) is not remembered."""
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException:
@@ -54,11 +52,7 @@ def phone_parse(raw: str, *, region: str | None = None) -> str:
             number = None
     if number is None or not phonenumbers.is_valid_number(number):
         raise InvalidPhone()
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if len(_VALID) >= _REMEMBERED:
-        _VALID.clear()
-    _VALID.add(e164)
-    return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def phone_region(e164: str) -> str | None:
