@@ -35,8 +35,7 @@ def audit_record(
     event = audit_event(
         kind, phone=phone, user=user, actor=actor, origin=origin, outcome=outcome, detail=detail
     )
-    rows_insert([event])
-    _recorded([event])
+    audit_store([event])
     return event
 
 
@@ -56,7 +55,7 @@ def audit_event(
     """
     if not phone and user is not None:
         phone = str(user.phone)
-    masked, country = _phone_facts(phone) if phone else ("", "")
+    masked, country = (mask_phone_for_log(phone), _region(phone) or "") if phone else ("", "")
     return AuthEvent(
         kind=kind,
         outcome=outcome,
@@ -73,12 +72,9 @@ def audit_event(
 
 def audit_store(events: Sequence[AuthEvent]) -> None:
     """Store events made by `audit_event`, in their order, with one INSERT (`rows_insert`)."""
-    if events:
-        rows_insert(events)
-        _recorded(events)
-
-
-def _recorded(events: Sequence[AuthEvent]) -> None:
+    if not events:
+        return
+    rows_insert(events)
     for event in events:
         logger.info("audit %s %s %s", event.kind, event.outcome, event.phone)
     # Every auth event passes here once, so the metrics count here; on commit, so an event
@@ -90,11 +86,6 @@ def _recorded(events: Sequence[AuthEvent]) -> None:
 def _metrics_count_all(facts: list[tuple[str, str]]) -> None:
     for kind, outcome in facts:
         _metrics_count(kind, outcome)
-
-
-def _phone_facts(phone: str) -> tuple[str, str]:
-    """The masked phone and the country of an E.164 number."""
-    return mask_phone_for_log(phone), _region(phone) or ""
 
 
 def _metrics_count(kind: str, outcome: str) -> None:
