@@ -1,4 +1,4 @@
-"""rows_insert stores what the ORM would, in one statement."""
+"""rows_insert stores what the ORM would, in one statement; rows_update writes a batch in one."""
 
 from __future__ import annotations
 
@@ -91,3 +91,22 @@ def test_row_first_reads_what_the_orm_would(make_user):
     oldest = row_first(AuthEvent, phone="+7912***4567", order_by=("created_at", "pk"))
     assert newest is not None and newest.outcome == "at 0"
     assert oldest is not None and oldest.outcome == "at 2"
+
+
+def test_rows_update_writes_each_rows_own_values_in_one_statement():
+    from vouch.core.rows import rows_update
+
+    events = [_event("first"), _event("second"), _event("third")]
+    rows_insert(events)
+    for number, event in enumerate(events):
+        event.outcome = f"outcome-{number}"  # differs: a CASE over the rows
+        event.country = "KZ"  # the same in every row: set as it is
+        event.detail = {"row": number} if number else {"row": 0, "first": True}
+    with CaptureQueriesContext(connection) as captured:
+        rows_update(events, {"outcome", "country", "detail"})
+    assert len(captured.captured_queries) == 1
+    for number, event in enumerate(events):
+        stored = AuthEvent.objects.get(pk=event.pk)
+        assert (stored.outcome, stored.country) == (f"outcome-{number}", "KZ")
+        assert stored.detail == event.detail
+        assert stored.phone == "+7912***4567"  # a field not named stays as it was

@@ -23,15 +23,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Case, Q, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Q
 from django.http import HttpRequest
 from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
@@ -39,6 +37,7 @@ from django_tasks_db.backend import DatabaseBackend
 
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_email, mask_phone_for_log
+from vouch.core.rows import rows_update
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches_counted
 from vouch.delivery import routing
 from vouch.delivery.app_settings import delivery_settings
@@ -283,35 +282,8 @@ def _statuses_record(
                 setattr(message, name, value)
         messages = [message for message, _fields in changes]
         if messages:
-            _rows_update(messages, {name for _message, fields in changes for name in fields})
+            rows_update(messages, {name for _message, fields in changes for name in fields})
             messages_status_changed.send(sender=Message, messages=messages)
-
-
-def _rows_update(messages: list[Message], names: set[str]) -> None:
-    """
-    Write the fields `names` of several messages with one UPDATE. A field with the same value
-    in every row is set as it is; only the fields that differ get a CASE over the rows
-    (Django's bulk_update gives every field one, and building them costs more than the rest
-    of a batch's recording).
-    """
-    values: dict[str, Any] = {}
-    for name in sorted(names):
-        column: Any = Message._meta.get_field(name)
-        first = getattr(messages[0], name)
-        if all(getattr(message, name) == first for message in messages[1:]):
-            values[name] = first
-            continue
-        by_row: Any = Case(
-            *(
-                When(pk=message.pk, then=Value(getattr(message, name), output_field=column))
-                for message in messages
-            ),
-            output_field=column,
-        )
-        if db_connection.features.requires_casted_case_in_updates:
-            by_row = Cast(by_row, output_field=column)
-        values[name] = by_row
-    Message.objects.filter(pk__in=[message.pk for message in messages]).update(**values)
 
 
 def _providers(message: Message) -> tuple[str, ...]:
