@@ -1,6 +1,6 @@
 """
-What each sign-in step costs in the production set-up (the Redis limiter, the database task
-backend): its SQL statements, in order, and its calls to Redis. Counts, never times;
+What each sign-in step costs in the production set-up (the Redis limiter, delivery workers on
+the outbox): its SQL statements, in order, and its calls to Redis. Counts, never times;
 docs/performance.md has the CPU figures.
 """
 
@@ -24,7 +24,6 @@ _STATEMENT = re.compile(r'^(SELECT) .*? FROM "(\w+)"|^(INSERT INTO|UPDATE|DELETE
 STEP_ONE = [
     "BEGIN",
     "INSERT INTO delivery_message",
-    "INSERT INTO django_tasks_database_dbtaskresult",  # committed with its message
     "INSERT INTO otp_challenge",
     "INSERT INTO audit_authevent",
     "COMMIT",
@@ -53,7 +52,7 @@ def _shape(sql: str) -> str:
 
 @pytest.fixture
 def production(settings, redis_url, monkeypatch):
-    """The Redis limiter and the database task backend; returns the list of Redis commands."""
+    """The Redis limiter and delivery from the outbox; returns the list of Redis commands."""
     settings.REDIS_URL = redis_url
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     from vouch.core.limiter import _redis_limiter

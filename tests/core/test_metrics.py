@@ -412,7 +412,7 @@ def test_the_delivery_workers_sends_are_in_the_web_servers_metrics(
         env, gunicorn_log, workers=2, extra_args=["--config", str(BASE_DIR / "config/gunicorn.py")]
     )
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay"],
+        [sys.executable, "manage.py", "delivery_worker", "--interval", "0.05"],
         cwd=BASE_DIR,
         env={**env, "PROMETHEUS_MULTIPROC_DIR": str(worker_dir)},
         stdout=gunicorn_log,

@@ -9,7 +9,6 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django_tasks import task_backends
-from django_tasks_db.models import DBTaskResult
 
 from vouch.delivery.backends.base import BaseSmsBackend
 from vouch.delivery.errors import DeliveryError
@@ -296,20 +295,6 @@ def test_a_misconfigured_backend_is_a_permanent_failure_not_a_crash(settings):
 
 class _RolledBack(Exception):
     pass
-
-
-def test_the_database_task_backend_commits_the_task_with_its_message_or_not_at_all(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    with transaction.atomic():
-        message = message_create(channel="sms", destination=PHONE, body="code")
-        message_enqueue(message=message)
-        # In the message's own transaction, not after its commit.
-        assert DBTaskResult.objects.filter(args_kwargs__args=[message.pk]).exists()
-    with pytest.raises(_RolledBack), transaction.atomic():
-        lost = message_create(channel="sms", destination=PHONE, body="code")
-        message_enqueue(message=lost)
-        raise _RolledBack
-    assert list(DBTaskResult.objects.values_list("args_kwargs__args", flat=True)) == [[message.pk]]
 
 
 def test_the_immediate_backend_sends_only_once_the_message_is_committed(settings):

@@ -1,34 +1,43 @@
 """
-The outbox: a message is stored, handed to the task queue (in its transaction with the
-database task backend, once it commits with the others), and sent by `message_deliver`
-through the backends its route names, in order, until one takes it. Temporary failures move
-on to the next backend, and with a worker backend the whole route is retried later with
-backoff; a permanent failure or exhausted retries end it.
+The outbox: a message is stored and sent through the backends its route names, in order,
+until one takes it. Temporary failures move on to the next backend, and with a worker the
+whole route is retried later with backoff; a permanent failure or exhausted retries end it.
 
-A worker does not send one message per task: each task claims, in one statement, its own
-message if still due and other due messages, DELIVERY_BATCH in all, and sends them with
-DELIVERY_CONCURRENCY in flight at once; a task with nothing left to send ends after that one
-statement. The sending threads live as long as the worker and only call providers: what they
-report is recorded by the task's thread, a batch's sent messages in one transaction.
+Who sends it depends on TASKS_BACKEND:
+- database: the committed row is all the queue there is. Delivery workers
+  (`manage.py delivery_worker`, `messages_deliver_due`) claim due messages straight from the
+  outbox, DELIVERY_BATCH at a time, and a retry is a claim that is not yet due. A code costs
+  no task row, and a worker no task bookkeeping.
+- rq: each message is a task (`deliver_message`), queued once its transaction commits; a task
+  claims its own message and other due ones, DELIVERY_BATCH in all, and a retry is a deferred
+  task. A task with nothing left to send ends after one statement.
+- immediate: the request sends its own message once its transaction commits.
+
+A batch is sent with DELIVERY_CONCURRENCY in flight at once. The sending threads live as long
+as the worker and only call providers: what they report is recorded by the worker's own
+thread, a batch's final outcomes in one transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import smtplib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django_tasks import task
@@ -50,6 +59,8 @@ from vouch.delivery.signals import messages_status_changed
 from vouch.delivery.updates import StatusUpdate
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 EMAIL_PROVIDER = "email"
 CLAIM_SECONDS = 120  # a worker that dies mid-send frees its message after this long
@@ -101,15 +112,25 @@ def delivery_runs_in_request() -> bool:
     return isinstance(deliver_message.get_backend(), ImmediateBackend)
 
 
+def delivery_claims_outbox() -> bool:
+    """
+    Whether delivery workers take due messages straight from the outbox (TASKS_BACKEND=
+    database, `manage.py delivery_worker`): the committed row is then the whole queue entry,
+    and no task is queued for it.
+    """
+    return isinstance(deliver_message.get_backend(), DatabaseBackend)
+
+
 def message_enqueue(*, message: Message, run_after_seconds: int = 0) -> None:
     """
-    Queue delivery. The database task backend takes the task in the current transaction: the
-    message and its task are committed together (one commit fewer, and no message is left
-    without its task if the process stops in between), and no worker sees the task before the
-    message. Any other backend waits for the commit (at once outside of a transaction): the
-    immediate backend would send a message that may yet be rolled back, and an RQ worker could
-    look for a row not yet committed.
+    Queue delivery. With the outbox claimed by delivery workers there is nothing to do: the
+    message, once committed, is due (and a retry's claim says when it is due again). Any other
+    backend gets a task once the transaction commits (at once outside of one): the immediate
+    backend would send a message that may yet be rolled back, and an RQ worker could look for
+    a row not yet committed.
     """
+    if delivery_claims_outbox():
+        return
 
     def enqueue() -> None:
         task = deliver_message
@@ -117,10 +138,7 @@ def message_enqueue(*, message: Message, run_after_seconds: int = 0) -> None:
             task = task.using(run_after=clock.now() + timedelta(seconds=run_after_seconds))
         task.enqueue(message.pk)
 
-    if isinstance(deliver_message.get_backend(), DatabaseBackend):
-        enqueue()
-    else:
-        transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue)
 
 
 def _claim(message_id: int) -> Message | None:
@@ -148,14 +166,14 @@ def _claim(message_id: int) -> Message | None:
     return next(iter(claimed), None)
 
 
-def _claim_batch(*, message_id: int, limit: int, lease_seconds: int) -> list[Message]:
+def _claim_batch(*, message_id: int | None, limit: int, lease_seconds: int) -> list[Message]:
     """
-    Take the message `message_id` if it is due, and other due messages (queued, not claimed or
-    their claim ran out), oldest first, up to `limit` in all, in one statement. On PostgreSQL
-    the rows are chosen with FOR UPDATE SKIP LOCKED, so two workers claiming at once get
-    different rows instead of waiting for each other; SQLite runs one writer at a time, so its
-    UPDATE is atomic as it stands. The outer WHERE repeats the conditions: a row is only ever
-    taken while it is due.
+    Take the message `message_id` (if given) if it is due, and other due messages (queued,
+    not claimed or their claim ran out), oldest first, up to `limit` in all, in one
+    statement. On PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED, so two workers
+    claiming at once get different rows instead of waiting for each other; SQLite runs one
+    writer at a time, so its UPDATE is atomic as it stands. The outer WHERE repeats the
+    conditions: a row is only ever taken while it is due.
     """
     now = clock.now()
     ops = db_connection.ops
@@ -174,10 +192,13 @@ def _claim_batch(*, message_id: int, limit: int, lease_seconds: int) -> list[Mes
     # PostgreSQL may run an IN (...) subquery more than once, and with SKIP LOCKED each run can
     # pick other rows: = ANY(ARRAY(...)) runs it exactly once.
     within, closing = ("= ANY(ARRAY", ")") if skip_locked else ("IN ", "")
+    own_first, own = (
+        (f"CASE WHEN {pk} = %s THEN 0 ELSE 1 END, ", [message_id]) if message_id else ("", [])
+    )
     claimed = Message.objects.raw(
         f"UPDATE {table} SET {locked} = %s, {updated} = %s "  # noqa: S608
         f"WHERE {pk} {within}(SELECT {pk} FROM {table} WHERE {due} "
-        f"ORDER BY CASE WHEN {pk} = %s THEN 0 ELSE 1 END, {created}, {pk} "
+        f"ORDER BY {own_first}{created}, {pk} "
         f"LIMIT %s{skip_locked}){closing} AND {due} "
         f"RETURNING *",
         [
@@ -185,7 +206,7 @@ def _claim_batch(*, message_id: int, limit: int, lease_seconds: int) -> list[Mes
             at,
             Status.QUEUED,
             at,
-            message_id,
+            *own,
             limit,
             Status.QUEUED,
             at,
@@ -419,7 +440,7 @@ def message_deliver(*, message_id: int) -> str:
     messages = _claim_batch(
         message_id=message_id,
         limit=batch,
-        lease_seconds=CLAIM_SECONDS * math.ceil(batch / concurrency),
+        lease_seconds=_lease(batch, concurrency),
     )
     if not messages:
         return "skipped"
@@ -436,6 +457,25 @@ def _batch_shape() -> tuple[int, int]:
         return 1, 1
     batch = max(1, delivery_settings.BATCH)
     return batch, max(1, min(delivery_settings.CONCURRENCY, batch))
+
+
+def messages_deliver_due() -> int:
+    """
+    One round of a delivery worker on the outbox: claim up to DELIVERY_BATCH due messages,
+    oldest first, send them DELIVERY_CONCURRENCY at a time and record what became of them.
+    Return how many were claimed; 0 is one statement.
+    """
+    batch = max(1, delivery_settings.BATCH)
+    concurrency = max(1, min(delivery_settings.CONCURRENCY, batch))
+    messages = _claim_batch(message_id=None, limit=batch, lease_seconds=_lease(batch, concurrency))
+    if messages:
+        _deliver_claimed(messages, concurrency)
+    return len(messages)
+
+
+def _lease(batch: int, concurrency: int) -> int:
+    """How long a claim on a batch lasts: CLAIM_SECONDS for each round of sends it takes."""
+    return CLAIM_SECONDS * math.ceil(batch / concurrency)
 
 
 class _Senders:
@@ -500,13 +540,50 @@ def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
             finals.append((message, failed))
         elif not tried.crashed:
             retries.append(tried)
-    _statuses_record(finals, attempts=[attempt for tried in outcomes for attempt in tried.attempts])
+    made = [attempt for tried in outcomes for attempt in tried.attempts]
+    _until_recorded(functools.partial(_statuses_record, finals, attempts=made))
     statuses = {message.pk: "skipped" for message in messages}  # crashed: left claimed
     statuses.update({message.pk: str(changes["status"]) for message, changes in finals})
     for tried in retries:
         tried.message.attempts += len(tried.attempts)
-        statuses[tried.message.pk] = _retry_or_fail(tried.message, tried.error)
+        statuses[tried.message.pk] = _until_recorded(
+            functools.partial(_retry_or_fail, tried.message, tried.error)
+        )
     return [statuses[message.pk] for message in messages]
+
+
+RECORD_TRIES = 7  # about 30 s of waiting in all: 0.25 s, then twice as long each time
+
+
+def _until_recorded(record: Callable[[], T]) -> T:
+    """
+    Run `record` (one transaction, or statements that set absolute values) until the database
+    takes it. What providers have taken is not dropped because the database blinked (a
+    restart, a fail-over, a dropped connection): that would leave the batch claimed, and its
+    unsent codes late by a whole claim. A failed connection is closed and the next try opens
+    a new one. In a request (the immediate backend) or inside a transaction the error goes up
+    at once; after RECORD_TRIES the claims run out as for a dead worker.
+    """
+    for attempt in range(RECORD_TRIES):
+        try:
+            return record()
+        except (OperationalError, InterfaceError) as exc:
+            if (
+                attempt == RECORD_TRIES - 1
+                or db_connection.in_atomic_block
+                or delivery_runs_in_request()
+            ):
+                raise
+            wait = 0.25 * 2**attempt
+            logger.warning(
+                "Recording a delivery batch failed (%s); trying again in %.2f s",
+                type(exc).__name__,
+                wait,
+            )
+            with contextlib.suppress(DatabaseError):
+                db_connection.close()
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @task()
@@ -526,13 +603,16 @@ def _retry_or_fail(message: Message, last_error: str) -> str:
         and rounds < delivery_settings.SMS_MAX_ROUNDS
         and in_time
     ):
-        # Claimed until (just before) the retry is due, so requeue_messages leaves it to its
-        # own task, and that task can claim it even if its worker's clock runs a little fast.
+        # Claimed until the retry is due. On the outbox that claim is the schedule. A deferred
+        # task finds it run out just before it starts, so that requeue_messages leaves the
+        # message to its own task, and that task can claim it even if its worker's clock runs
+        # a little fast.
+        early = 0.0 if delivery_claims_outbox() else min(2.0, delay / 2)
         Message.objects.filter(pk=message.pk).update(
             rounds=rounds,
             attempts=message.attempts,
             error=last_error,
-            locked_until=retry_at - timedelta(seconds=min(2.0, delay / 2)),
+            locked_until=retry_at - timedelta(seconds=early),
             updated_at=now,
         )
         message_enqueue(message=message, run_after_seconds=delay)
@@ -585,7 +665,12 @@ def messages_requeue_stale(*, older_than_seconds: int = CLAIM_SECONDS) -> int:
     and skipped once it is no longer queued, so a duplicate task sends nothing. The one case
     of a second send: a worker killed after the provider took the message but before the
     outcome was recorded; its message goes out again once the claim has run out.
+
+    Delivery workers on the outbox need none of this (0): what a dead worker left is due
+    again once its claim runs out, and the next round takes it.
     """
+    if delivery_claims_outbox():
+        return 0
     now = clock.now()
     stale = Message.objects.filter(
         Q(locked_until__isnull=True) | Q(locked_until__lte=now),

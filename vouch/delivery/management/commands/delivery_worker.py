@@ -1,0 +1,64 @@
+import logging
+import signal
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from vouch.delivery.app_settings import delivery_settings
+from vouch.delivery.services import delivery_claims_outbox
+from vouch.delivery.worker import OutboxWorker
+
+logger = logging.getLogger("vouch.delivery.worker")
+
+
+class Command(BaseCommand):
+    help = (
+        "Send queued messages from the outbox (TASKS_BACKEND=database): claim the due ones, "
+        "DELIVERY_BATCH at a time, send DELIVERY_CONCURRENCY at once, record the outcomes. "
+        "Run one or more beside the web server. SIGTERM or Ctrl+C finishes the batch in "
+        "flight, then stops; a second one stops at once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=0.05,
+            help="Seconds to wait after a round that found less than a full batch (0.05).",
+        )
+        parser.add_argument(
+            "--until-empty",
+            action="store_true",
+            help="Stop once no message is due, instead of waiting for more.",
+        )
+
+    def handle(self, *args: Any, interval: float, until_empty: bool, **options: Any) -> None:
+        if not delivery_claims_outbox():
+            raise CommandError(
+                "delivery_worker sends from the outbox of TASKS_BACKEND=database; with "
+                "TASKS_BACKEND=rq run `manage.py rqworker` (see `make worker`), and the "
+                "immediate backend sends in the request."
+            )
+        if interval < 0:
+            raise CommandError("--interval must be 0 or more seconds.")
+        worker = OutboxWorker(interval=interval, until_empty=until_empty)
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            if worker.stopping:
+                raise SystemExit(1)
+            logger.warning(
+                "%s: finishing the batch in flight, then stopping", signal.strsignal(signum)
+            )
+            worker.stop()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, stop)
+        logger.info(
+            "Delivery worker started: batches of %s, %s sends at once, %.2f s between rounds",
+            delivery_settings.BATCH,
+            delivery_settings.CONCURRENCY,
+            interval,
+        )
+        taken = worker.run()
+        logger.info("Delivery worker stopped after %s messages", taken)
