@@ -55,18 +55,19 @@ serve: $(STAMP)
 		$(BIN)/gunicorn config.wsgi:application --config config/gunicorn.py \
 		--bind $${BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-4} --access-logfile -
 
-# The delivery worker for TASKS_BACKEND=database (or rq): first re-queue what a stopped
-# worker left behind. Its metrics go to a directory of their own, emptied here, which the web
-# server's /metrics adds to its own (PROMETHEUS_WORKER_MULTIPROC_DIR).
+# The delivery worker: with TASKS_BACKEND=database it takes due messages from the outbox;
+# with rq it first re-queues what a stopped worker left behind, then runs rqworker. Its
+# metrics go to a directory of their own, emptied here, which the web server's /metrics adds
+# to its own (PROMETHEUS_WORKER_MULTIPROC_DIR).
 WORKER_METRICS = $${PROMETHEUS_WORKER_MULTIPROC_DIR:-$(CURDIR)/.run/prometheus-worker}
 worker: $(STAMP)
-	$(MANAGE) requeue_messages
 	rm -rf "$(WORKER_METRICS)"
 ifeq ($(TASKS_BACKEND),rq)
+	$(MANAGE) requeue_messages
 	PROMETHEUS_MULTIPROC_DIR="$(WORKER_METRICS)" \
 		$(MANAGE) rqworker default --with-scheduler --job-class django_tasks_rq.Job
 else
-	PROMETHEUS_MULTIPROC_DIR="$(WORKER_METRICS)" $(MANAGE) db_worker
+	PROMETHEUS_MULTIPROC_DIR="$(WORKER_METRICS)" $(MANAGE) delivery_worker
 endif
 
 lint: $(STAMP)

@@ -1,13 +1,13 @@
 """
-How fast do delivery workers (TASKS_BACKEND=database, `manage.py db_worker`) send codes, and
-how long does a code wait before a provider has it?
+How fast do delivery workers (TASKS_BACKEND=database, `manage.py delivery_worker`) send codes,
+and how long does a code wait before a provider has it?
 
     DATABASE_URL=postgres://... .venv/bin/python bench/delivery_throughput.py \
         [--messages 2000] [--rate 100] [--seconds 20] [--delay 0.3]
 
 For each provider (the `dummy` backend; a local fake `webhook` gateway answering in --delay
 seconds), each worker count (1, 2) and each shape (before: DELIVERY_BATCH=1 and
-DELIVERY_CONCURRENCY=1, one message per task as the worker used to send; after: the defaults
+DELIVERY_CONCURRENCY=1, one message at a time; after: the defaults
 or --batch/--concurrency), two runs:
 
 - backlog: --messages codes are queued at once (one transaction, as many step-1 requests
@@ -16,7 +16,7 @@ or --batch/--concurrency), two runs:
 
 Lag is the time from the code's creation to the start of the attempt that a provider took (the
 vouch_delivery_lag_seconds metric measures the same). The database is DATABASE_URL's; the
-script empties its messages and task results first, so point it at a throwaway database.
+script empties its messages first, so point it at a throwaway database.
 """
 
 from __future__ import annotations
@@ -32,18 +32,15 @@ from typing import Any
 from common import ROOT, FakeProvider, configure_environment, django_setup, quantile
 
 PYTHON = sys.executable
-WORKER = ["manage.py", "db_worker", "--interval", "0.05", "--no-startup-delay"]
+WORKER = ["manage.py", "delivery_worker"]
 
 
 class Run:
     """Worker processes with one environment, on an emptied outbox."""
 
     def __init__(self, workers: int, env: dict[str, str]) -> None:
-        from django_tasks_db.models import DBTaskResult
-
         from vouch.delivery.models import Message
 
-        DBTaskResult.objects.all().delete()
         Message.objects.all().delete()
         self.serial = 0
         self.processes = [
@@ -68,21 +65,17 @@ class Run:
 
         from vouch.core import clock
         from vouch.delivery.models import Message
-        from vouch.delivery.services import deliver_message, message_create, message_enqueue
+        from vouch.delivery.services import message_create
 
         def one() -> None:
             self.serial += 1
-            message = message_create(
+            message_create(
                 channel="sms",
                 destination=f"+7999{self.serial:07d}",
                 body=f"Your code is {self.serial % 1_000_000:06d}.",
                 code=f"{self.serial % 1_000_000:06d}",
                 expires_at=clock.now() + timedelta(minutes=10),
             )
-            if together:  # the task in the same transaction: messages and tasks appear at once
-                deliver_message.enqueue(message.pk)
-            else:
-                message_enqueue(message=message)
 
         if together:
             with transaction.atomic():

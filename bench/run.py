@@ -2,7 +2,7 @@
 `make bench`: Vouch under load beside a floor (bench/floor, the same database work with
 nothing else), both on PostgreSQL, both under gunicorn with 4 sync workers, driven by wrk.
 Vouch runs as in production: the Redis limiter and delivery workers (TASKS_BACKEND=database,
-`manage.py db_worker`, BENCH_WORKERS processes). See bench/README.md ("run.py") and
+`manage.py delivery_worker`, BENCH_WORKERS processes). See bench/README.md ("run.py") and
 docs/benchmarks.md.
 
 `--quick` (`make bench-quick`, CI): no load; each scenario's request once in-process, its SQL
@@ -57,7 +57,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 QUEUE_TIMEOUT = float(os.environ.get("BENCH_QUEUE_TIMEOUT", "300"))
 # The delivery worker of TASKS_BACKEND=database, as `make worker` runs it (the one place the
 # bench names it).
-WORKER_CMD = ["manage.py", "db_worker", "--no-reload", "--no-startup-delay"]
+WORKER_CMD = ["manage.py", "delivery_worker"]
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # docs/delivery.md: 2 on two cores
 BASELINE = ROOT / "bench" / "statements.json"
 CODE = "123456"
@@ -249,7 +249,7 @@ class Worker:
                 [PY, *WORKER_CMD],
                 env=env,
                 cwd=ROOT,
-                stdout=(WORK / f"db_worker-{n}.log").open("w"),
+                stdout=(WORK / f"delivery_worker-{n}.log").open("w"),
                 stderr=subprocess.STDOUT,
             )
             for n in range(count)

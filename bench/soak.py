@@ -1,6 +1,6 @@
 """
 `make soak`: Vouch as in production (gunicorn, 4 sync workers, DEBUG off, a PostgreSQL
-database of its own, the Redis limiter, TASKS_BACKEND=database with `manage.py db_worker`
+database of its own, the Redis limiter, TASKS_BACKEND=database with `manage.py delivery_worker`
 beside it, SMS_BACKEND=dummy) under a realistic mix at a fixed rate for a long time; then the
 data's invariants (`manage.py check_integrity`), errors, memory and the outbox are judged.
 See bench/README.md ("soak.py").
@@ -409,7 +409,7 @@ def main() -> int:
 
     print(
         f"\nsoak: {total} requests in {elapsed:.0f} s ({total / elapsed:.1f}/s, target "
-        f"{RATE:g}/s), {THREADS} client threads; gunicorn 4 sync workers, db_worker, "
+        f"{RATE:g}/s), {THREADS} client threads; gunicorn 4 sync workers, delivery_worker, "
         "PostgreSQL, Redis limiter\n"
     )
     print("\n".join(report(stats)))
@@ -424,7 +424,7 @@ def main() -> int:
         f"web worker RSS MB: {' '.join(f'{x:.1f}' for x in rss_start)} → "
         f"{' '.join(f'{x:.1f}' for x in rss_end)} (total {web_growth:+.1f}%)"
     )
-    print(f"db_worker RSS MB: {worker_start:.1f} → {worker_end:.1f} ({worker_growth:+.1f}%)")
+    print(f"delivery_worker RSS MB: {worker_start:.1f} → {worker_end:.1f} ({worker_growth:+.1f}%)")
     print(
         f"outbox: {queued_at_end} queued when the load stopped, {messages.get('queued', 0)} "
         f"after {drained_in:.1f} s; by status {dict(sorted(messages.items()))}; "
