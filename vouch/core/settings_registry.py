@@ -903,17 +903,17 @@ SECTIONS: tuple[Section, ...] = (
                 meaning=(
                     (
                         "Who sends messages. `immediate`: the request itself, before step 1 "
-                        "answers (no worker; no retry rounds). `database`: a worker, `make "
-                        "worker`, with the queue in a database table (django-tasks-db). `rq`: an"
+                        "answers (no worker; no retry rounds). `database`: delivery workers, "
+                        "`make worker`, taking messages straight from the outbox table. `rq`: an"
                         " RQ worker with the queue in Redis (django-tasks-rq; needs `REDIS_URL`,"
                         " else the error `vouch.E021`). Anything else: the error `vouch.E020`."
                     ),
                     (
                         "Кто отправляет сообщения. `immediate` — сам запрос, до ответа шага 1 "
-                        "(без воркера и без кругов повторов). `database` — воркер `make worker`,"
-                        " очередь в таблице базы данных (django-tasks-db). `rq` — воркер RQ, "
-                        "очередь в Redis (django-tasks-rq; нужен `REDIS_URL`, иначе ошибка "
-                        "`vouch.E021`). Любое другое значение — ошибка `vouch.E020`."
+                        "(без воркера и без кругов повторов). `database` — воркеры доставки "
+                        "`make worker`, берут сообщения прямо из таблицы исходящих. `rq` — "
+                        "воркер RQ, очередь в Redis (django-tasks-rq; нужен `REDIS_URL`, иначе "
+                        "ошибка `vouch.E021`). Любое другое значение — ошибка `vouch.E020`."
                     ),
                 ),
             ),
@@ -992,12 +992,13 @@ SECTIONS: tuple[Section, ...] = (
                 default=("`32`", "`32`"),
                 meaning=(
                     (
-                        "With a worker: how many due messages one task claims and sends "
-                        "together (its own first); `1` sends one message per task."
+                        "With a worker: how many due messages one round (`database`) or one "
+                        "task (`rq`, its own first) claims and sends together; `1`: one at a time."
                     ),
                     (
                         "С воркером: сколько готовых к отправке сообщений берёт и отправляет "
-                        "одна задача (своё первым); `1` — одно сообщение на задачу."
+                        "вместе один круг (`database`) или одна задача (`rq`, своё первым); "
+                        "`1` — по одному."
                     ),
                 ),
             ),

@@ -162,7 +162,7 @@ class DeliverySettings(AppSettings):
 
     @property
     def BATCH(self) -> int:
-        """Messages a worker claims and sends together; 1: one per task (`DELIVERY_BATCH`)."""
+        """Messages a worker claims and sends together; 1: one at a time (`DELIVERY_BATCH`)."""
         return int(self._setting("DELIVERY_BATCH", 32))
 
     @property
