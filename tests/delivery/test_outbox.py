@@ -290,3 +290,21 @@ def test_in_a_request_a_failed_record_is_not_retried(settings, monkeypatch):
     with pytest.raises(OperationalError):
         services._until_recorded(drops)
     assert len(tries) == 1
+
+
+def test_an_idle_worker_waits_longer_each_empty_round_and_a_busy_one_does_not(monkeypatch):
+    found = iter([0, 0, 0, 0, 1, 0, 4, 2])  # 4 is a full batch: the next round follows at once
+    worker = OutboxWorker(interval=0.05, idle_interval=0.4)
+    waits: list[float] = []
+
+    def deliver() -> int:
+        claimed = next(found, None)
+        if claimed is None:
+            worker.stop()
+            return 0
+        return claimed
+
+    monkeypatch.setattr(worker_module, "messages_deliver_due", deliver)
+    monkeypatch.setattr(worker._stopping, "wait", waits.append)
+    worker.run()
+    assert waits == [0.1, 0.2, 0.4, 0.4, 0.05, 0.1, 0.05, 0.1]

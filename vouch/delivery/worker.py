@@ -3,7 +3,9 @@ The delivery worker of TASKS_BACKEND=database: the outbox is its queue. Each rou
 due messages, DELIVERY_BATCH at most, sends them and records what became of them
 (`messages_deliver_due`). A full batch is followed at once by the next round; otherwise the
 worker waits `interval` seconds, so that under a steady trickle each round takes what arrived
-meanwhile instead of one message at a time.
+meanwhile instead of one message at a time. Each round that finds nothing doubles the wait, up
+to `idle_interval`: an idle worker costs a few statements a second, and the first code after a
+quiet spell waits `idle_interval` at most.
 
 A database that goes away (a restart, a fail-over, a dropped connection) does not stop the
 worker: it waits, longer each time up to MAX_BACKOFF seconds, and goes on once the database
@@ -28,8 +30,11 @@ MAX_BACKOFF = 10.0  # seconds between tries while the database does not answer
 
 
 class OutboxWorker:
-    def __init__(self, *, interval: float, until_empty: bool = False) -> None:
+    def __init__(
+        self, *, interval: float, idle_interval: float | None = None, until_empty: bool = False
+    ) -> None:
         self.interval = interval
+        self.idle_interval = max(interval, idle_interval if idle_interval is not None else interval)
         self.until_empty = until_empty
         self._stopping = threading.Event()
 
@@ -45,6 +50,7 @@ class OutboxWorker:
         """Work until stopped (or, `until_empty`, until nothing is due); return messages taken."""
         batch = max(1, delivery_settings.BATCH)
         taken = failures = 0
+        wait = self.interval
         while not self.stopping:
             close_old_connections()
             try:
@@ -59,7 +65,8 @@ class OutboxWorker:
                 continue
             if self.until_empty and not claimed:
                 break
-            self._stopping.wait(self.interval)
+            wait = self.interval if claimed else min(self.idle_interval, wait * 2)
+            self._stopping.wait(wait)
         return taken
 
     def _after_failure(self, exc: Exception, failures: int) -> None:

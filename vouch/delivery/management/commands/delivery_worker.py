@@ -28,21 +28,39 @@ class Command(BaseCommand):
             help="Seconds to wait after a round that found less than a full batch (0.05).",
         )
         parser.add_argument(
+            "--idle-interval",
+            type=float,
+            default=0.4,
+            help=(
+                "Longest wait while nothing is due (0.4): each empty round doubles the wait "
+                "from --interval up to this."
+            ),
+        )
+        parser.add_argument(
             "--until-empty",
             action="store_true",
             help="Stop once no message is due, instead of waiting for more.",
         )
 
-    def handle(self, *args: Any, interval: float, until_empty: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        interval: float,
+        idle_interval: float,
+        until_empty: bool,
+        **options: Any,
+    ) -> None:
         if not delivery_claims_outbox():
             raise CommandError(
                 "delivery_worker sends from the outbox of TASKS_BACKEND=database; with "
                 "TASKS_BACKEND=rq run `manage.py rqworker` (see `make worker`), and the "
                 "immediate backend sends in the request."
             )
-        if interval < 0:
-            raise CommandError("--interval must be 0 or more seconds.")
-        worker = OutboxWorker(interval=interval, until_empty=until_empty)
+        if interval < 0 or idle_interval < 0:
+            raise CommandError("--interval and --idle-interval must be 0 or more seconds.")
+        worker = OutboxWorker(
+            interval=interval, idle_interval=idle_interval, until_empty=until_empty
+        )
 
         def stop(signum: int, frame: FrameType | None) -> None:
             if worker.stopping:
@@ -55,10 +73,12 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, stop)
         logger.info(
-            "Delivery worker started: batches of %s, %s sends at once, %.2f s between rounds",
+            "Delivery worker started: batches of %s, %s sends at once, %.2f to %.2f s between "
+            "rounds",
             delivery_settings.BATCH,
             delivery_settings.CONCURRENCY,
             interval,
+            max(interval, idle_interval),
         )
         taken = worker.run()
         logger.info("Delivery worker stopped after %s messages", taken)
