@@ -46,7 +46,7 @@ from django_tasks_db.backend import DatabaseBackend
 
 from vouch.core import clock, metrics
 from vouch.core.phones import mask_email, mask_phone_for_log
-from vouch.core.rows import rows_update
+from vouch.core.rows import rows_insert, rows_update
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches_counted
 from vouch.delivery import routing
 from vouch.delivery.app_settings import delivery_settings
@@ -88,7 +88,7 @@ def message_create(
     """
     now = clock.now()
     segments = sms_segments(body) if channel == Message.Channel.SMS else None
-    return Message.objects.create(
+    message = Message(
         channel=channel,
         destination=destination,
         body=body,
@@ -101,6 +101,8 @@ def message_create(
         created_at=now,
         updated_at=now,
     )
+    rows_insert([message])  # one per code: its SQL built once (vouch.core.rows)
+    return message
 
 
 def delivery_runs_in_request() -> bool:
