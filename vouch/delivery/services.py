@@ -467,8 +467,7 @@ def messages_deliver_due() -> int:
     oldest first, send them DELIVERY_CONCURRENCY at a time and record what became of them.
     Return how many were claimed; 0 is one statement.
     """
-    batch = max(1, delivery_settings.BATCH)
-    concurrency = max(1, min(delivery_settings.CONCURRENCY, batch))
+    batch, concurrency = _batch_shape()
     messages = _claim_batch(message_id=None, limit=batch, lease_seconds=_lease(batch, concurrency))
     if messages:
         _deliver_claimed(messages, concurrency)
