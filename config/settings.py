@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
     "vouch.delivery",
     "vouch.otp",
     "vouch.audit",
+    "vouch.apikeys",
     "vouch.ops",
     "vouch.web",
     "vouch.api",
@@ -327,6 +329,7 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "vouch.accounts.authentication.JWTAuthentication",
+        "vouch.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"delivery"},
     {"accounts"},
     {"audit"},
-    {"referrals"},
+    {"referrals", "apikeys"},
     {"otp"},
     {"api", "web"},
     {"ops"},

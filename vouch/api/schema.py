@@ -9,10 +9,12 @@ from types import ModuleType
 from typing import Any
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from vouch.accounts.errors import PhoneTaken, TokenNotValid
+from vouch.api.permissions import ApiKeyScope
 from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.core.phones import InvalidPhone
 from vouch.otp import errors as otp_errors
@@ -225,7 +227,34 @@ class VouchJWTScheme(SimpleJWTScheme):
     target_class = "vouch.accounts.authentication.JWTAuthentication"
 
 
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Api-Key <key>`, listed only where a permission names a key's scope."""
+
+    target_class = "vouch.api.authentication.ApiKeyAuthentication"
+    name = "apiKeyAuth"
+
+    # None (no requirement on this operation) is what drf-spectacular takes, not its stubs.
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[Any]] | None:  # type: ignore[override]
+        scopes = [
+            permission.scope
+            for permission in auto_schema.view.get_permissions()
+            if isinstance(permission, ApiKeyScope)
+        ]
+        return {self.name: scopes} if scopes else None
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "header", "name": "Authorization"}
+
+
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "apiKeyAuth": {
+        "description": (
+            "`Authorization: Api-Key <key>` for servers, with a key that staff create in the "
+            "admin or with `manage.py create_api_key`. Each operation lists the scope it "
+            "needs (`users:read`, `users:write`, `referrals:read`, `webhooks`); a key without "
+            "it is refused with 403 `permission_denied`."
+        ),
+    },
     "jwtAuth": {
         "type": "http",
         "scheme": "bearer",
@@ -478,6 +507,21 @@ def _json_only(content: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _api_key_scope_noted(operation: dict[str, Any]) -> None:
+    """
+    OpenAPI 3.0 lets only OAuth2 requirements list scopes: the scope an API key needs moves
+    from the requirement to `x-api-key-scopes` and a line of the description.
+    """
+    for requirement in operation.get("security", []):
+        scopes = requirement.get("apiKeyAuth")
+        if scopes:
+            requirement["apiKeyAuth"] = []
+            operation["x-api-key-scopes"] = scopes
+            note = f"With an API key: scope `{'`, `'.join(scopes)}`."
+            description = operation.get("description", "")
+            operation["description"] = f"{description}\n\n{note}" if description else note
+
+
 def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """
     Add what every API operation can answer besides its own responses (docs/api.md): 405 with
@@ -508,6 +552,7 @@ def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                 if parameter.get("in") == "query":
                     # `?page=` (an empty form field) reads as an absent parameter, as in DRF.
                     parameter["allowEmptyValue"] = True
+            _api_key_scope_noted(operation)
             responses = operation.setdefault("responses", {})
             secured = any(scheme for scheme in operation.get("security", []))
             statuses = {status for status in responses if status.startswith(("4", "5"))}

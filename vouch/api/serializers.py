@@ -253,6 +253,12 @@ class StaffUserUpdateSerializer(serializers.Serializer):
     is_staff = StrictBooleanField()
 
 
+class ApiKeyUserUpdateSerializer(StaffUserUpdateSerializer):
+    """What a server with an API key may change: what staff may, except who is staff."""
+
+    is_staff = None  # type: ignore[assignment]  # DRF: None removes the field
+
+
 class OwnUserUpdateSerializer(serializers.Serializer):
     """What users may change about themselves."""
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.generics import GenericAPIView, ListAPIView
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,13 +28,31 @@ from vouch.accounts.tokens import tokens_refresh, tokens_revoke
 from vouch.api import serializers as s
 from vouch.api.filters import InvitedByFilter, StrictOrderingFilter, StrictSearchFilter
 from vouch.api.pagination import ReferralPagination, UserPagination, referrals_first_page
-from vouch.api.permissions import IsStaff
+from vouch.api.permissions import (
+    IsStaff,
+    SignedInOrApiKeyScope,
+    StaffOrApiKeyScope,
+    api_key_of,
+)
 from vouch.api.schema import ERRORS
+from vouch.apikeys.models import Scope
 from vouch.core.requests import origin_of
 from vouch.otp.selectors import conversion_report, conversion_totals, conversion_window
 from vouch.otp.services import challenge_request, sign_in_with_code
 from vouch.referrals.selectors import inviter_for_user, referrals_for_user
 from vouch.referrals.services import invite_code_activate
+
+
+def users_for(request: Request) -> QuerySet[User]:
+    """The users the caller may reach: every user for a key (its scope was checked) or staff."""
+    if api_key_of(request) is not None:
+        return User.objects.all()
+    return users_visible_to(user=request.user)
+
+
+def actor_of(request: Request) -> User | None:
+    """The user who acts, for the audit trail; None for a server with an API key."""
+    return request.user if isinstance(request.user, User) else None
 
 
 def profile_data(request: Request, user: User) -> dict[str, Any]:
@@ -177,11 +195,14 @@ class ProfileDetailView(GenericAPIView):
 
 
 class ReferralListView(ListAPIView):
+    """Whom a user invited: one's own (staff, or an API key with `referrals:read`: anyone's)."""
+
     serializer_class = s.ReferralSerializer
     pagination_class = ReferralPagination
+    permission_classes = [SignedInOrApiKeyScope.of(Scope.REFERRALS_READ)]
 
     def get_queryset(self) -> QuerySet[User]:
-        owner = get_object_or_404(users_visible_to(user=self.request.user), pk=self.kwargs["pk"])
+        owner = get_object_or_404(users_for(self.request), pk=self.kwargs["pk"])
         return referrals_for_user(user_id=owner.pk)
 
     @extend_schema(
@@ -282,7 +303,10 @@ class UserViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Staff manage every user; a user reads, updates and deletes only themself."""
+    """
+    Staff, and servers with an API key (`users:read`, `users:write`), manage every user; a
+    user reads, updates and deletes only themself.
+    """
 
     serializer_class = s.UserSerializer
     pagination_class = UserPagination
@@ -292,18 +316,20 @@ class UserViewSet(
     ordering = ["-date_joined", "-id"]
 
     def get_permissions(self) -> list[Any]:
-        if self.action in ("list", "create"):
-            return [IsAuthenticated(), IsStaff()]
-        return [IsAuthenticated()]
+        scope = Scope.USERS_READ if self.request.method in SAFE_METHODS else Scope.USERS_WRITE
+        gate = StaffOrApiKeyScope if self.action in ("list", "create") else SignedInOrApiKeyScope
+        return [gate.of(scope)()]
 
     def get_queryset(self) -> QuerySet[User]:
-        return users_visible_to(user=self.request.user).select_related("invited_by")
+        return users_for(self.request).select_related("invited_by")
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The query parameters belong to the list; a detail path ignores them.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def _update_serializer_class(self, user: User) -> type[serializers.Serializer]:
+        if api_key_of(self.request) is not None:
+            return s.ApiKeyUserUpdateSerializer
         return (
             s.StaffUserUpdateSerializer if self.request.user.is_staff else s.OwnUserUpdateSerializer
         )
@@ -319,9 +345,10 @@ class UserViewSet(
     def create(self, request: Request) -> Response:
         body = s.UserCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = user_create(
-            **body.validated_data, actor=signed_in_user(request), origin=origin_of(request)
-        )
+        fields = dict(body.validated_data)
+        if api_key_of(request) is not None:
+            fields.pop("is_staff")  # a key never makes staff (docs/security.md)
+        user = user_create(**fields, actor=actor_of(request), origin=origin_of(request))
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: s.UserSerializer, **ERRORS(401, 404)})
@@ -335,7 +362,7 @@ class UserViewSet(
         user_update(
             user=user,
             data=body.validated_data,
-            actor=signed_in_user(request),
+            actor=actor_of(request),
             origin=origin_of(request),
         )
         return Response(s.UserSerializer(self.get_queryset().get(pk=user.pk)).data)
@@ -343,7 +370,11 @@ class UserViewSet(
     @extend_schema(
         request=PolymorphicProxySerializer(
             component_name="UserUpdate",
-            serializers=[s.StaffUserUpdateSerializer, s.OwnUserUpdateSerializer],
+            serializers=[
+                s.StaffUserUpdateSerializer,
+                s.ApiKeyUserUpdateSerializer,
+                s.OwnUserUpdateSerializer,
+            ],
             resource_type_field_name=None,
         ),
         responses={200: s.UserSerializer, **ERRORS(400, 401, 403, 404)},
@@ -356,6 +387,7 @@ class UserViewSet(
             component_name="UserUpdate",
             serializers=[
                 s.StaffUserUpdateSerializer(partial=True),
+                s.ApiKeyUserUpdateSerializer(partial=True),
                 s.OwnUserUpdateSerializer(partial=True),
             ],
             resource_type_field_name=None,
@@ -367,9 +399,7 @@ class UserViewSet(
 
     @extend_schema(responses={204: None, **ERRORS(401, 403, 404)})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user_delete(
-            user=self.get_object(), actor=signed_in_user(request), origin=origin_of(request)
-        )
+        user_delete(user=self.get_object(), actor=actor_of(request), origin=origin_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -23,6 +23,8 @@ class Kind(models.TextChoices):
     USER_CREATED = "user_created", _("user created")
     USER_UPDATED = "user_updated", _("user updated")
     USER_DELETED = "user_deleted", _("user deleted")
+    API_KEY_CREATED = "api_key_created", _("API key created")
+    API_KEY_REVOKED = "api_key_revoked", _("API key revoked")
 
 
 class AuthEvent(models.Model):
