@@ -110,9 +110,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "api_key": obj,
             "raw_key": request._api_key_shown_once,  # type: ignore[attr-defined]
         }
-        response = TemplateResponse(request, self.created_template, context)
-        response["Cache-Control"] = "no-store"
-        return response
+        # The admin's pages are never cached (no-store) already: the key stays on this page.
+        return TemplateResponse(request, self.created_template, context)
 
     @admin.action(description=_("Revoke the selected API keys"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
