@@ -245,11 +245,24 @@ def test_anonymous_is_still_401(api, user):
     assert_error(api.get(detail(user)), 401, "not_authenticated")
 
 
-def test_writes_by_a_key_are_audited_without_an_actor(keyed, user):
-    keyed(WRITE).patch(detail(user), {"email": "b@example.com"}, format="json")
-    event = AuthEvent.objects.get(kind=Kind.USER_UPDATED)
-    assert event.user_id == user.pk
-    assert event.actor_id is None
+def test_writes_by_a_key_are_audited_with_its_prefix(make_user):
+    api_key, raw = api_key_create(name="crm", scopes=[WRITE])
+    client = key_client(raw)
+    user = make_user()
+    phone = new_phone()
+    assert client.post(USERS, {"phone": phone}, format="json").status_code == 201
+    assert client.patch(detail(user), {"email": "b@example.com"}, format="json").status_code == 200
+    assert client.delete(detail(user)).status_code == 204
+    trail = AuthEvent.objects.filter(detail__api_key=api_key.prefix, kind__startswith="user_")
+    events = {e.kind: e for e in trail}
+    assert set(events) == {Kind.USER_CREATED, Kind.USER_UPDATED, Kind.USER_DELETED}
+    assert events[Kind.USER_CREATED].user.phone == phone
+    assert events[Kind.USER_UPDATED].detail == {
+        "api_key": api_key.prefix,
+        "fields": ["email", "email_verified"],
+    }
+    assert events[Kind.USER_DELETED].outcome == "by_api_key"
+    assert all(e.actor_id is None for e in events.values())
 
 
 def test_keys_are_stored_hashed(keyed):

@@ -6,7 +6,7 @@ The rules live in `vouch.otp`, `vouch.referrals` and `vouch.accounts`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -36,7 +36,7 @@ from vouch.api.permissions import (
 )
 from vouch.api.schema import ERRORS
 from vouch.apikeys.models import Scope
-from vouch.core.requests import origin_of
+from vouch.core.requests import Origin, origin_of
 from vouch.otp.selectors import conversion_report, conversion_totals, conversion_window
 from vouch.otp.services import challenge_request, sign_in_with_code
 from vouch.referrals.selectors import inviter_for_user, referrals_for_user
@@ -48,6 +48,13 @@ def users_for(request: Request) -> QuerySet[User]:
     if api_key_of(request) is not None:
         return User.objects.all()
     return users_visible_to(user=request.user)
+
+
+def origin_for(request: Request) -> Origin:
+    """The request's origin, with the prefix of the API key it carries, for the audit trail."""
+    api_key = api_key_of(request)
+    origin = origin_of(request)
+    return replace(origin, api_key=api_key.prefix) if api_key is not None else origin
 
 
 def actor_of(request: Request) -> User | None:
@@ -348,7 +355,7 @@ class UserViewSet(
         fields = dict(body.validated_data)
         if api_key_of(request) is not None:
             fields.pop("is_staff")  # a key never makes staff (docs/security.md)
-        user = user_create(**fields, actor=actor_of(request), origin=origin_of(request))
+        user = user_create(**fields, actor=actor_of(request), origin=origin_for(request))
         return Response(s.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: s.UserSerializer, **ERRORS(401, 404)})
@@ -363,7 +370,7 @@ class UserViewSet(
             user=user,
             data=body.validated_data,
             actor=actor_of(request),
-            origin=origin_of(request),
+            origin=origin_for(request),
         )
         return Response(s.UserSerializer(self.get_queryset().get(pk=user.pk)).data)
 
@@ -399,7 +406,7 @@ class UserViewSet(
 
     @extend_schema(responses={204: None, **ERRORS(401, 403, 404)})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user_delete(user=self.get_object(), actor=actor_of(request), origin=origin_of(request))
+        user_delete(user=self.get_object(), actor=actor_of(request), origin=origin_for(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -16,7 +16,8 @@ from vouch.core.requests import NO_ORIGIN
 def _user_created(
     sender: Any, *, user: Any, actor: Any = None, origin: Any = NO_ORIGIN, **kw: Any
 ) -> None:
-    if actor is not None:  # self sign-ups are recorded as `signed_in` by the sign-in flow
+    # Self sign-ups are recorded as `signed_in` by the sign-in flow.
+    if actor is not None or origin.api_key:
         audit_record(Kind.USER_CREATED, user=user, actor=actor, origin=origin)
 
 
@@ -51,9 +52,17 @@ def _user_deleted(
         phone=phone,
         actor=None if by_self else actor,
         origin=origin,
-        outcome="by_self" if by_self else ("by_staff" if actor is not None else ""),
+        outcome=_deleted_by(by_self=by_self, actor=actor, origin=origin),
         detail={"user_id": user_id},
     )
+
+
+def _deleted_by(*, by_self: bool, actor: Any, origin: Any) -> str:
+    if by_self:
+        return "by_self"
+    if actor is not None:
+        return "by_staff"
+    return "by_api_key" if origin.api_key else ""
 
 
 @receiver(signals.refresh_token_reused)

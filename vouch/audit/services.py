@@ -56,6 +56,8 @@ def audit_event(
     if not phone and user is not None:
         phone = str(user.phone)
     masked, country = (mask_phone_for_log(phone), _region(phone) or "") if phone else ("", "")
+    if origin.api_key:
+        detail = {"api_key": origin.api_key, **(detail or {})}
     return AuthEvent(
         kind=kind,
         outcome=outcome,

@@ -75,10 +75,14 @@ def ip_bucket(ip: str) -> str:
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a request came from, as the audit trail and the per-IP limits see it."""
+    """
+    Where a request came from, as the audit trail and the per-IP limits see it; `api_key` is
+    the prefix of the API key a server called with (never the key).
+    """
 
     ip: str | None = None
     user_agent: str = ""
+    api_key: str = ""
 
 
 NO_ORIGIN = Origin()
