@@ -4,10 +4,11 @@ from datetime import timedelta
 
 import pytest
 
+from tests.concurrency import run_concurrently
 from vouch.apikeys.errors import InvalidScopes
 from vouch.apikeys.models import ApiKey
 from vouch.apikeys.selectors import api_key_for
-from vouch.apikeys.services import api_key_create, api_key_revoke, scopes_clean
+from vouch.apikeys.services import api_key_create, api_key_revoke, api_key_used, scopes_clean
 from vouch.audit.models import AuthEvent, Kind
 from vouch.core import clock as clock_module
 from vouch.core.requests import Origin
@@ -73,3 +74,23 @@ def test_unknown_or_no_scopes_are_refused(scopes):
 
 def test_scopes_are_kept_once_each_in_a_fixed_order():
     assert scopes_clean(["webhooks", "users:read", " webhooks "]) == ["users:read", "webhooks"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_revocations_record_one_event(staff):
+    api_key, _raw = api_key_create(name="crm", scopes=["users:read"])
+    results = run_concurrently(
+        lambda i: api_key_revoke(api_key=ApiKey.objects.get(pk=api_key.pk), actor=staff), 6
+    )
+    assert sorted(results) == [False] * 5 + [True], results
+    assert AuthEvent.objects.filter(kind=Kind.API_KEY_REVOKED).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uses_write_last_used_once():
+    api_key, _raw = api_key_create(name="crm", scopes=["users:read"])
+    copies = [ApiKey.objects.get(pk=api_key.pk) for _ in range(6)]
+    results = run_concurrently(lambda i: api_key_used(api_key=copies[i]), 6)
+    assert sorted(results) == [False] * 5 + [True], results

@@ -70,17 +70,20 @@ def api_key_revoke(*, api_key: ApiKey, actor: Any = None, origin: Origin = NO_OR
     return bool(revoked)
 
 
-def api_key_used(*, api_key: ApiKey) -> None:
+def api_key_used(*, api_key: ApiKey) -> bool:
     """
     Note that the key was used now, at most once per LAST_USED_RESOLUTION: the time read with
     the key decides without a query, and the conditional UPDATE lets one of several processes
-    that read the same old time write.
+    that read the same old time write. Return whether this call wrote.
     """
     now = clock.now()
     since = now - LAST_USED_RESOLUTION
     if api_key.last_used_at is not None and api_key.last_used_at > since:
-        return
-    ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=since)).filter(
-        pk=api_key.pk
-    ).update(last_used_at=now)
+        return False
+    written = (
+        ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=since))
+        .filter(pk=api_key.pk)
+        .update(last_used_at=now)
+    )
     api_key.last_used_at = now
+    return bool(written)
