@@ -28,7 +28,13 @@ def admin_client(superuser) -> Client:
 
 def test_creating_a_key_shows_it_once(admin_client, superuser):
     response = admin_client.post(
-        ADD, {"name": "crm", "scopes": ["users:read", "referrals:read"], "expiry_date": ""}
+        ADD,
+        {
+            "name": "crm",
+            "scopes": ["users:read", "referrals:read"],
+            "expiry_date_0": "",
+            "expiry_date_1": "",
+        },
     )
     assert response.status_code == 200, response.content
     assert "no-store" in response["Cache-Control"]
@@ -49,7 +55,7 @@ def test_creating_a_key_shows_it_once(admin_client, superuser):
 
 
 def test_a_key_needs_a_scope(admin_client):
-    response = admin_client.post(ADD, {"name": "crm", "expiry_date": ""})
+    response = admin_client.post(ADD, {"name": "crm", "expiry_date_0": "", "expiry_date_1": ""})
     assert response.status_code == 200
     assert "scopes" in response.context["adminform"].form.errors
     assert not ApiKey.objects.exists()
@@ -86,3 +92,18 @@ def test_keys_are_not_deleted_nor_changed(admin_client):
 
 def test_the_library_model_is_not_in_the_admin(admin_client):
     assert "/admin/rest_framework_api_key/" not in admin_client.get("/admin/").content.decode()
+
+
+def test_an_expiry_in_the_past_is_refused(admin_client):
+    response = admin_client.post(
+        ADD,
+        {
+            "name": "crm",
+            "scopes": ["users:read"],
+            "expiry_date_0": "2000-01-01",
+            "expiry_date_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 200
+    assert "expiry_date" in response.context["adminform"].form.errors
+    assert not ApiKey.objects.exists()

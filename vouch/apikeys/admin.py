@@ -5,6 +5,7 @@ answers the form, never in a message kept in the session), and an action that re
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -18,6 +19,7 @@ from rest_framework_api_key.models import APIKey
 
 from vouch.apikeys.models import ApiKey, Scope
 from vouch.apikeys.services import api_key_create, api_key_revoke
+from vouch.core import clock
 from vouch.core.requests import origin_of
 
 # The library's own key model is not used: its admin page would only confuse.
@@ -36,6 +38,12 @@ class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ("name", "scopes", "expiry_date")
+
+    def clean_expiry_date(self) -> datetime | None:
+        expiry: datetime | None = self.cleaned_data.get("expiry_date")
+        if expiry is not None and expiry <= clock.now():
+            raise forms.ValidationError(_("The expiry time must be in the future."))
+        return expiry
 
 
 @admin.register(ApiKey)
