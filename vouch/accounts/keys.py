@@ -36,9 +36,7 @@ ALGORITHMS = ("ES256", "RS256", "HS256")
 ASYMMETRIC = ("ES256", "RS256")
 RSA_MIN_BITS = 2048
 RSA_KEYGEN_BITS = 3072
-PEM_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z ]+)-----\r?\n.+?\r?\n-----END \1-----", re.DOTALL
-)
+PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]+)-----\r?\n.+?\r?\n-----END \1-----", re.DOTALL)
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
@@ -209,7 +207,9 @@ def _keyring(
         raise UnusableKey(f"{algorithm} needs JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE")
     private = private_key_load(private_pem)
     if key_algorithm(private) != algorithm:
-        raise UnusableKey(f"JWT_ALGORITHM is {algorithm}, the private key is for {key_algorithm(private)}")
+        raise UnusableKey(
+            f"JWT_ALGORITHM is {algorithm}, the private key is for {key_algorithm(private)}"
+        )
     current = _public_key(private.public_key())
     by_kid = {current.kid: current, **{k: v for k, v in by_kid.items() if k != current.kid}}
     return Keyring(algorithm, current.kid, private, issuer, audience, by_kid, shared)
@@ -228,6 +228,11 @@ def keyring() -> Keyring:
         accounts_settings.JWT_ISSUER,
         accounts_settings.JWT_AUDIENCE,
     )
+
+
+def public_key_set() -> dict[str, list[dict[str, str]]]:
+    """The JWKS (RFC 7517): the current public key and the previous ones; none with HS256."""
+    return keyring().jwks()
 
 
 class KeyringBackend(TokenBackend):

@@ -340,6 +340,33 @@ _DESCRIBE_EXAMPLE = {
     ],
 }
 RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "jwks": {
+        "keys": {
+            "summary": "The ES256 key that signs, and a previous one during a rotation",
+            "value": {
+                "keys": [
+                    {
+                        "crv": "P-256",
+                        "kty": "EC",
+                        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                        "kid": "oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U",
+                        "alg": "ES256",
+                        "use": "sig",
+                    },
+                    {
+                        "e": "AQAB",
+                        "kty": "RSA",
+                        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4...",
+                        "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+                        "alg": "RS256",
+                        "use": "sig",
+                    },
+                ]
+            },
+        },
+        "hs256": {"summary": "Tokens signed with HS256: no public key", "value": {"keys": []}},
+    },
     "authenticate_describe": {"describe": {"value": _DESCRIBE_EXAMPLE}},
     "authenticate": {
         "code_sent": {
@@ -500,7 +527,7 @@ def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     }
     result["tags"] = TAGS
     for path, item in result.get("paths", {}).items():
-        if not path.startswith("/api/"):
+        if not path.startswith(("/api/", "/.well-known/")):
             continue
         for operation in item.values():
             operation_id = operation.get("operationId", "")
