@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +31,9 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 
 from vouch.accounts.app_settings import accounts_settings
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 ALGORITHMS = ("ES256", "RS256", "HS256")
 ASYMMETRIC = ("ES256", "RS256")
@@ -260,7 +263,7 @@ class KeyringBackend(TokenBackend):
             key = ring.shared_secret
         if key is None or header.get("alg") != key.algorithm:
             raise TokenBackendError(_("Token is invalid"))
-        options: dict[str, Any] = {"verify_signature": verify}
+        options: Options = {"verify_signature": verify}
         if kid is None:  # an earlier release's token: no iss, no aud
             options["verify_aud"] = False
         else:
