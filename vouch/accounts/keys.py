@@ -135,18 +135,17 @@ def private_key_pem() -> bytes | None:
     if accounts_settings.JWT_PRIVATE_KEY:
         return accounts_settings.JWT_PRIVATE_KEY.replace("\\n", "\n").encode()
     path = accounts_settings.JWT_PRIVATE_KEY_FILE
-    if not path:
-        return None
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise UnusableKey(f"cannot read {path}: {error.strerror}") from None
+    return _file_bytes(path) if path else None
 
 
 def previous_keys_pem() -> bytes | None:
     path = accounts_settings.JWT_PREVIOUS_PUBLIC_KEYS_FILE
-    if not path:
-        return None
+    return _file_bytes(path) if path else None
+
+
+@lru_cache(maxsize=16)
+def _file_bytes(path: str) -> bytes:
+    """A key file, read once per process (a restart reads it again); a failure is not kept."""
     try:
         return Path(path).read_bytes()
     except OSError as error:

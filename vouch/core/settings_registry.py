@@ -188,8 +188,8 @@ SECTIONS: tuple[Section, ...] = (
             Variable(
                 "JWT_ISSUER",
                 default=(
-                    "`SITE_URL`",
-                    "`SITE_URL`",
+                    "the value of `SITE_URL`",
+                    "значение `SITE_URL`",
                 ),
                 meaning=(
                     "The `iss` claim of API tokens, checked when they are verified.",
