@@ -207,6 +207,15 @@ def test_the_jwks_is_anonymous_cached_and_complete(settings, key_a, rsa_key, cli
     assert "d" not in es and "d" not in rs  # never the private part
 
 
+def test_a_key_in_the_environment_may_write_its_line_breaks_as_backslash_n(settings, user, key_a):
+    sign_with(settings, key_a)
+    settings.JWT_PRIVATE_KEY = pem(key_a).replace("\n", "\\n")  # one line, as in a .env
+    assert "\n" not in settings.JWT_PRIVATE_KEY
+    token = tokens_issue(user=user)["access"]
+    assert jwt.get_unverified_header(token)["kid"] == kid_of(key_a)
+    assert check_jwt_keys() == []
+
+
 def test_rs256_signs_too(settings, user, rsa_key):
     sign_with(settings, rsa_key, algorithm="RS256")
     token = tokens_issue(user=user)["access"]
