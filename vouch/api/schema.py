@@ -348,9 +348,9 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
                     {
                         "crv": "P-256",
                         "kty": "EC",
-                        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-                        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-                        "kid": "oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U",
+                        "x": "n08UyXdv7oD7O5EnTsoaKRpaDVbKuH7xn02fisjOfZ0",
+                        "y": "h9PGe1Q7o2Lm8PY-Y5nxTs8ZGfpWXtLaDuY4m70FhAg",
+                        "kid": "sHKdAUW3veHxKFWDqDX--06CLB-8kjLSjpwHwkNmLOg",
                         "alg": "ES256",
                         "use": "sig",
                     },
