@@ -32,13 +32,20 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # A local .env for development, so that manage.py commands run by hand (createsuperuser...)
-# see DEBUG on as the server does. Never overwrites an existing .env.
+# see DEBUG on as the server does, and API tokens are signed with ES256 by a development key
+# of their own in .run/ (git-ignored; made once, below). Never overwrites an existing .env.
+DEV_JWT_KEY := .run/jwt-dev.pem
 .env:
 	@printf '%s\n' '# Local development, written by make run. Production: see .env.example.' \
-		'DEBUG=true' > $@
-	@echo "Wrote .env (DEBUG=true) for local development."
+		'DEBUG=true' \
+		'# API tokens: ES256 with a development key that make run generates (docs/integrate.md).' \
+		'JWT_PRIVATE_KEY_FILE=$(CURDIR)/$(DEV_JWT_KEY)' > $@
+	@echo "Wrote .env (DEBUG=true, a development key for API tokens) for local development."
 
-run: $(STAMP) .env
+$(DEV_JWT_KEY): | $(STAMP)
+	DEBUG=true $(MANAGE) jwt_keygen --algorithm ES256 --out $@
+
+run: $(STAMP) .env $(DEV_JWT_KEY)
 	DEBUG=$${DEBUG:-true} $(MANAGE) migrate --noinput
 	@DEBUG=$${DEBUG:-true} $(MANAGE) vouch_welcome
 	DEBUG=$${DEBUG:-true} $(MANAGE) runserver 127.0.0.1:8000

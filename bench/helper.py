@@ -128,7 +128,7 @@ def seed_floor_users(count: int) -> None:
 
 
 def access_token(user) -> str:
-    from rest_framework_simplejwt.tokens import AccessToken
+    from vouch.accounts.tokens import AccessToken
 
     return str(AccessToken.for_user(user))
 

@@ -40,17 +40,31 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
+# API tokens: signed with a private key (ES256 by default, or RS256) that any service verifies
+# with its public key, or, without one, with the shared secret JWT_SIGNING_KEY (HS256). While
+# JWT_SIGNING_KEY is set beside a private key, tokens signed with it still verify (the move
+# from HS256). The keys are checked by vouch.accounts.checks (vouch.E030-E035).
+JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="")
+JWT_PRIVATE_KEY_FILE = env.str("JWT_PRIVATE_KEY_FILE", default="")
+JWT_PREVIOUS_PUBLIC_KEYS_FILE = env.str("JWT_PREVIOUS_PUBLIC_KEYS_FILE", default="")
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="") or (
+    "ES256" if JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE else "HS256"
+)
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="")
-if not JWT_SIGNING_KEY:
+if not JWT_SIGNING_KEY and JWT_ALGORITHM == "HS256":
     if not DEBUG:
-        raise ImproperlyConfigured("JWT_SIGNING_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "JWT_SIGNING_KEY must be set when DEBUG is off (or a private key: "
+            "JWT_PRIVATE_KEY_FILE)."
+        )
     JWT_SIGNING_KEY = hashlib.sha256(f"vouch-jwt:{SECRET_KEY}".encode()).hexdigest()
-# At least 32 bytes: the system check vouch.E030 (vouch.accounts.checks).
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "vouch.web.error_views.csrf_failure"  # the site's 403 page, in its language
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+JWT_ISSUER = env.str("JWT_ISSUER", default=SITE_URL)
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="vouch")
 SITE_NAME = env.str("SITE_NAME", default="Vouch")
 SITE_LOGO_URL = env.str("SITE_LOGO_URL", default="")
 SITE_PRIVACY_URL = env.str("SITE_PRIVACY_URL", default="")
@@ -355,8 +369,9 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
-    "ALGORITHM": "HS256",
+    "ALGORITHM": "HS256",  # unused: vouch.accounts.keys signs and verifies
     "SIGNING_KEY": JWT_SIGNING_KEY,
+    "AUTH_TOKEN_CLASSES": ("vouch.accounts.tokens.AccessToken",),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
@@ -379,6 +394,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",  # operation ids and tags, also beside /.well-known/
     "PREPROCESSING_HOOKS": ["vouch.api.schema.canonical_paths_only"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -5,6 +5,10 @@ import os
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-for-the-vouch-test-suite-only-0123456789")
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-for-the-vouch-test-suite-0123456789")
+# HS256 unless a test signs with a key of its own (make run's .env names a development key).
+os.environ.setdefault("JWT_PRIVATE_KEY_FILE", "")
+os.environ.setdefault("JWT_PRIVATE_KEY", "")
+os.environ.setdefault("JWT_ALGORITHM", "")
 os.environ.setdefault("SMS_BACKEND", "locmem")
 os.environ.setdefault("SMS_ALLOW_DEV_BACKEND", "true")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from vouch.api.views import JwksView
 from vouch.core import health
 from vouch.ops.views import metrics_view
 
@@ -8,6 +9,7 @@ urlpatterns = [
     path("api/", include("vouch.api.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),

@@ -42,6 +42,8 @@ def test_production_refuses_to_start_without_its_keys(env: dict[str, str], messa
         ({"TASKS_BACKEND": "celery"}, "vouch.E020"),
         ({"LOG_FORMAT": "xml"}, "vouch.E022"),
         ({"METRICS_TOKEN": "short"}, "vouch.E023"),
+        ({"JWT_ALGORITHM": "none"}, "vouch.E031"),
+        ({"JWT_PRIVATE_KEY_FILE": "/nonexistent/jwt.pem"}, "vouch.E032"),
     ],
 )
 def test_wrong_values_load_and_the_system_checks_refuse_them(
@@ -64,6 +66,28 @@ def test_production_starts_with_both_keys() -> None:
     result = load_settings(DEBUG="false", SECRET_KEY=STRONG, JWT_SIGNING_KEY=STRONG)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_production_starts_with_a_private_key_and_no_shared_secret(tmp_path: Path) -> None:
+    key = tmp_path / "jwt.pem"
+    done = django_process(
+        f"from django.core.management import call_command; "
+        f"call_command('jwt_keygen', '--out', {str(key)!r})",
+        drop=("DJANGO", "DEBUG"),
+        DEBUG="true",
+    )
+    assert done.returncode == 0, done.stderr
+    result = django_process(
+        "from django.core.management import call_command; "
+        "from django.conf import settings; "
+        "call_command('check', '--fail-level', 'ERROR'); print(settings.JWT_ALGORITHM)",
+        drop=("DJANGO", "DEBUG", "JWT"),
+        DEBUG="false",
+        SECRET_KEY=STRONG,
+        JWT_PRIVATE_KEY_FILE=str(key),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "ES256"
 
 
 def test_debug_starts_with_no_configuration_at_all() -> None:

@@ -45,8 +45,18 @@ def test_make_help_names_every_target():
 def test_make_run_writes_a_local_env_with_debug_on(tmp_path):
     make(".env", cwd=tmp_path)
     lines = (tmp_path / ".env").read_text().splitlines()
+    key_line = f"JWT_PRIVATE_KEY_FILE={tmp_path}/.run/jwt-dev.pem"
     assert "DEBUG=true" in lines
-    assert all(line.startswith("#") for line in lines if line != "DEBUG=true")
+    assert key_line in lines  # ES256 with a development key outside the tracked tree
+    assert all(line.startswith("#") for line in lines if line not in ("DEBUG=true", key_line))
+
+
+def test_make_run_generates_the_development_key_once():
+    rule = re.search(r"^run:(.*)$", MAKEFILE.read_text(), flags=re.MULTILINE)
+    assert rule is not None and "$(DEV_JWT_KEY)" in rule.group(1).split()
+    dry_run = make("-n", "-B", ".run/jwt-dev.pem")
+    assert "jwt_keygen --algorithm ES256 --out .run/jwt-dev.pem" in dry_run
+    assert ".run/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_make_run_keeps_an_existing_env(tmp_path):

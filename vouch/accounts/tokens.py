@@ -4,6 +4,10 @@ API tokens: issue, rotate, revoke.
 Every sign-in starts a chain (`SignIn`) whose id rides in each refresh token as `sid`. A
 refresh token works once: refreshing blacklists it and issues its successor with the same
 absolute expiry. Presenting a used one means it was copied, so the whole chain is revoked.
+
+Tokens are signed and verified by `vouch.accounts.keys` (the `kid` header, the keys of a
+rotation). An access token names its user as `sub` (OpenID Connect; `user_id` too, as before)
+and carries the phone as `phone_number` and `phone_number_verified`.
 """
 
 from __future__ import annotations
@@ -12,15 +16,16 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt import tokens as simplejwt_tokens
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from vouch.accounts import signals
 from vouch.accounts.errors import TokenNotValid
+from vouch.accounts.keys import token_backend
 from vouch.accounts.models import SignIn, User
 from vouch.core import clock
 from vouch.core.requests import NO_ORIGIN, Origin
@@ -32,12 +37,27 @@ SIGN_IN_CLAIM = "sid"
 ISSUED_MS_CLAIM = "iat_ms"
 
 
+class AccessToken(simplejwt_tokens.AccessToken):
+    """simplejwt's access token, signed and verified by the keyring (vouch.accounts.keys)."""
+
+    def get_token_backend(self) -> TokenBackend:
+        return token_backend()
+
+
+class RefreshToken(simplejwt_tokens.RefreshToken):
+    access_token_class = AccessToken
+
+    def get_token_backend(self) -> TokenBackend:
+        return token_backend()
+
+
 def _refresh_token_issue(
     *, user: User, sign_in_id: str, exp: int | None = None
 ) -> tuple[RefreshToken, str]:
     """A refresh token, stored as outstanding, and its signed form (signed once)."""
     token = RefreshToken()
     token[api_settings.USER_ID_CLAIM] = user.pk
+    token["sub"] = str(user.pk)
     token[SIGN_IN_CLAIM] = sign_in_id
     token[ISSUED_MS_CLAIM] = int(clock.now().timestamp() * 1000)
     if exp is not None:
@@ -54,9 +74,18 @@ def _refresh_token_issue(
     return token, signed
 
 
-def _pair(refresh: RefreshToken, signed: str) -> dict[str, Any]:
+def _access(refresh: RefreshToken, user: User) -> str:
+    """The access token of `refresh`, with the user's phone (OpenID Connect's claim names)."""
+    access = refresh.access_token
+    access.set_iat(at_time=refresh.current_time)  # issued with its refresh token, like `exp`
+    access["phone_number"] = str(user.phone)
+    access["phone_number_verified"] = bool(user.phone_verified)
+    return str(access)
+
+
+def _pair(user: User, refresh: RefreshToken, signed: str) -> dict[str, Any]:
     return {
-        "access": str(refresh.access_token),
+        "access": _access(refresh, user),
         "refresh": signed,
         "token_type": "Bearer",
         "expires_in": int(api_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
@@ -71,12 +100,12 @@ def tokens_issue(*, user: User) -> dict[str, Any]:
     """
     sign_in = SignIn(id=uuid.uuid4(), user=user)
     rows_insert([sign_in])
-    return _pair(*_refresh_token_issue(user=user, sign_in_id=str(sign_in.id)))
+    return _pair(user, *_refresh_token_issue(user=user, sign_in_id=str(sign_in.id)))
 
 
 def _decode_refresh(raw: str) -> dict[str, Any]:
     try:
-        payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]
+        payload = token_backend().decode(raw, verify=True)
     except TokenBackendError:
         raise TokenNotValid() from None
     if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or SIGN_IN_CLAIM not in payload:
@@ -124,7 +153,7 @@ def tokens_refresh(*, raw: str, origin: Origin = NO_ORIGIN) -> dict[str, Any]:
         refresh, signed = _refresh_token_issue(
             user=sign_in.user, sign_in_id=sign_in_id, exp=payload["exp"]
         )
-    return {"access": str(refresh.access_token), "refresh": signed}
+    return {"access": _access(refresh, sign_in.user), "refresh": signed}
 
 
 @transaction.atomic

@@ -369,6 +369,33 @@ _DESCRIBE_EXAMPLE = {
     ],
 }
 RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "jwks": {
+        "keys": {
+            "summary": "The ES256 key that signs, and a previous one during a rotation",
+            "value": {
+                "keys": [
+                    {
+                        "crv": "P-256",
+                        "kty": "EC",
+                        "x": "n08UyXdv7oD7O5EnTsoaKRpaDVbKuH7xn02fisjOfZ0",
+                        "y": "h9PGe1Q7o2Lm8PY-Y5nxTs8ZGfpWXtLaDuY4m70FhAg",
+                        "kid": "sHKdAUW3veHxKFWDqDX--06CLB-8kjLSjpwHwkNmLOg",
+                        "alg": "ES256",
+                        "use": "sig",
+                    },
+                    {
+                        "e": "AQAB",
+                        "kty": "RSA",
+                        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4...",
+                        "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+                        "alg": "RS256",
+                        "use": "sig",
+                    },
+                ]
+            },
+        },
+        "hs256": {"summary": "Tokens signed with HS256: no public key", "value": {"keys": []}},
+    },
     "authenticate_describe": {"describe": {"value": _DESCRIBE_EXAMPLE}},
     "authenticate": {
         "code_sent": {
@@ -544,7 +571,7 @@ def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     }
     result["tags"] = TAGS
     for path, item in result.get("paths", {}).items():
-        if not path.startswith("/api/"):
+        if not path.startswith(("/api/", "/.well-known/")):
             continue
         for operation in item.values():
             operation_id = operation.get("operationId", "")

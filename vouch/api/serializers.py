@@ -206,6 +206,22 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class JsonWebKeySerializer(serializers.Serializer):
+    kty = serializers.ChoiceField(choices=["EC", "RSA"])
+    kid = serializers.CharField(help_text="RFC 7638 thumbprint of the key; the tokens' `kid`.")
+    alg = serializers.ChoiceField(choices=["ES256", "RS256"])
+    use = serializers.ChoiceField(choices=["sig"])
+    crv = serializers.CharField(required=False, help_text="EC keys: P-256.")
+    x = serializers.CharField(required=False)
+    y = serializers.CharField(required=False)
+    n = serializers.CharField(required=False, help_text="RSA keys: the modulus.")
+    e = serializers.CharField(required=False)
+
+
+class JsonWebKeySetSerializer(serializers.Serializer):
+    keys = JsonWebKeySerializer(many=True)
+
+
 class UserSerializer(serializers.ModelSerializer):
     phone = serializers.CharField()
     email = serializers.CharField(help_text=_("Empty when there is none."))

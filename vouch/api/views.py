@@ -21,6 +21,7 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from vouch.accounts.keys import public_key_set
 from vouch.accounts.models import User
 from vouch.accounts.selectors import signed_in_user, users_visible_to
 from vouch.accounts.services import user_create, user_delete, user_update
@@ -285,6 +286,24 @@ class TokenRefreshView(GenericAPIView):
         return Response(
             tokens_refresh(raw=body.validated_data["refresh"], origin=origin_of(request))
         )
+
+
+class JwksView(GenericAPIView):
+    """
+    The public keys that verify API tokens (RFC 7517 key set), for any service: pick the key
+    by the token's `kid`, check `iss` and `aud`. Empty while tokens are signed with HS256.
+    """
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    serializer_class = s.JsonWebKeySetSerializer
+    max_age = 300
+
+    @extend_schema(operation_id="jwks", tags=["auth"], responses={200: s.JsonWebKeySetSerializer})
+    def get(self, request: Request) -> Response:
+        response = Response(public_key_set())
+        response["Cache-Control"] = f"public, max-age={self.max_age}"
+        return response
 
 
 class LogoutView(GenericAPIView):

@@ -94,12 +94,117 @@ SECTIONS: tuple[Section, ...] = (
                 meaning=(
                     (
                         "HS256 key for API tokens, at least 32 bytes (shorter: the error "
-                        "`vouch.E030`). Changing it invalidates every token."
+                        "`vouch.E030`): it signs them when no private key is configured. Beside "
+                        "a private key it only verifies the tokens it signed before (the move "
+                        "to ES256); remove it afterwards. Changing it invalidates its tokens."
                     ),
                     (
                         "Ключ HS256 для токенов API, не меньше 32 байт (короче — ошибка "
-                        "`vouch.E030`). Смена ключа делает недействительными все токены."
+                        "`vouch.E030`): подписывает их, когда закрытый ключ не задан. Рядом с "
+                        "закрытым ключом он лишь проверяет подписанные им раньше токены (переход "
+                        "на ES256); потом уберите его. Смена ключа делает его токены "
+                        "недействительными."
                     ),
+                ),
+            ),
+            Variable(
+                "JWT_ALGORITHM",
+                default=(
+                    "`ES256` with a private key, `HS256` without",
+                    "`ES256` с закрытым ключом, `HS256` без него",
+                ),
+                meaning=(
+                    (
+                        "How API tokens are signed: `ES256` (P-256) or `RS256` with the "
+                        "private key, `HS256` with `JWT_SIGNING_KEY`. It must match the key "
+                        "(`vouch.E031`, `vouch.E033`)."
+                    ),
+                    (
+                        "Чем подписываются токены API: `ES256` (P-256) или `RS256` — закрытым "
+                        "ключом, `HS256` — `JWT_SIGNING_KEY`. Должен подходить к ключу "
+                        "(`vouch.E031`, `vouch.E033`)."
+                    ),
+                ),
+            ),
+            Variable(
+                "JWT_PRIVATE_KEY_FILE",
+                default=(
+                    "empty",
+                    "пусто",
+                ),
+                meaning=(
+                    (
+                        "The PEM file of the private key that signs API tokens (`manage.py "
+                        "jwt_keygen` makes one), outside the project directory (`vouch.E035`)"
+                        "; its public key is served at `/.well-known/jwks.json`. Unreadable, "
+                        "invalid or weak (RSA under 2048 bits, EC not P-256): `vouch.E032`, "
+                        "`vouch.E034`."
+                    ),
+                    (
+                        "PEM-файл закрытого ключа, которым подписываются токены API (его "
+                        "создаёт `manage.py jwt_keygen`), вне каталога проекта (`vouch.E035`); "
+                        "открытый ключ отдаётся на `/.well-known/jwks.json`. Нечитаемый, "
+                        "неверный или слабый (RSA короче 2048 бит, EC не P-256): `vouch.E032`, "
+                        "`vouch.E034`."
+                    ),
+                ),
+            ),
+            Variable(
+                "JWT_PRIVATE_KEY",
+                default=(
+                    "empty",
+                    "пусто",
+                ),
+                meaning=(
+                    (
+                        "The same private key as PEM text in the environment (line breaks as "
+                        "`\\n` allowed), instead of `JWT_PRIVATE_KEY_FILE`."
+                    ),
+                    (
+                        "Тот же закрытый ключ текстом PEM в окружении (переводы строк можно "
+                        "записать как `\\n`) вместо `JWT_PRIVATE_KEY_FILE`."
+                    ),
+                ),
+            ),
+            Variable(
+                "JWT_PREVIOUS_PUBLIC_KEYS_FILE",
+                default=(
+                    "empty",
+                    "пусто",
+                ),
+                meaning=(
+                    (
+                        "A PEM file of public keys (one after another) whose tokens still "
+                        "verify during a key rotation; they stay in the JWKS. Remove a key to "
+                        "refuse its tokens (`vouch.E036` when unreadable)."
+                    ),
+                    (
+                        "PEM-файл открытых ключей (один за другим), чьи токены ещё проверяются "
+                        "во время смены ключа; они остаются в JWKS. Уберите ключ — и его "
+                        "токены перестанут приниматься (`vouch.E036`, если файл не читается)."
+                    ),
+                ),
+            ),
+            Variable(
+                "JWT_ISSUER",
+                default=(
+                    "the value of `SITE_URL`",
+                    "значение `SITE_URL`",
+                ),
+                meaning=(
+                    "The `iss` claim of API tokens, checked when they are verified.",
+                    "Claim `iss` токенов API, проверяется при их проверке.",
+                ),
+            ),
+            Variable(
+                "JWT_AUDIENCE",
+                default=(
+                    "`vouch`",
+                    "`vouch`",
+                ),
+                meaning=(
+                    "The `aud` claim of API tokens, checked when they are verified.",
+                    "Claim `aud` токенов API, проверяется при их проверке.",
                 ),
             ),
             Variable(
