@@ -102,7 +102,7 @@ def event_record(*, type: str, data: Data) -> Event | None:
 # --- endpoints --------------------------------------------------------------------------------
 
 
-def _url_check(url: str) -> str:
+def endpoint_url_check(url: str) -> str:
     parts = urlsplit(url)
     schemes = ("https", "http") if webhook_settings.ALLOW_PRIVATE_NETWORKS else ("https",)
     if parts.scheme not in schemes or not parts.hostname or parts.username or parts.password:
@@ -118,7 +118,7 @@ def _url_check(url: str) -> str:
     return url
 
 
-def _event_types_check(event_types: Sequence[str]) -> list[str]:
+def event_types_check(event_types: Sequence[str]) -> list[str]:
     if (
         not isinstance(event_types, list | tuple)
         or not event_types
@@ -133,8 +133,8 @@ def endpoint_create(
 ) -> Endpoint:
     """Create an endpoint with a fresh secret. Raise EndpointUrlRefused or EventTypeUnknown."""
     return Endpoint.objects.create(
-        url=_url_check(url),
-        event_types=_event_types_check(event_types),
+        url=endpoint_url_check(url),
+        event_types=event_types_check(event_types),
         description=description,
         active=active,
         secret=signing.secret_new(),
@@ -147,9 +147,9 @@ def endpoint_update(*, endpoint: Endpoint, data: Mapping[str, Any]) -> Endpoint:
     the reason it was switched off, and its failure record.
     """
     if "url" in data:
-        endpoint.url = _url_check(data["url"])
+        endpoint.url = endpoint_url_check(data["url"])
     if "event_types" in data:
-        endpoint.event_types = _event_types_check(data["event_types"])
+        endpoint.event_types = event_types_check(data["event_types"])
     if "description" in data:
         endpoint.description = data["description"]
     if "active" in data:
