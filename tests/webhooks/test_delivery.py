@@ -150,3 +150,20 @@ def test_a_round_sends_concurrently_and_records_every_outcome(httpserver, make_e
     assert Delivery.objects.filter(status=Delivery.Status.DELIVERED).count() == 10
     bodies = [json.loads(request.get_data()) for request, _ in httpserver.log]
     assert sorted(body["data"]["user"]["id"] for body in bodies) == list(range(10))
+
+
+def test_prune_deletes_old_finished_events_and_keeps_pending_ones(make_endpoint, clock, settings):
+    from vouch.webhooks.models import Event
+    from vouch.webhooks.services import events_prune
+
+    settings.DELIVERY_RETENTION_DAYS = 30
+    make_endpoint()
+    done, pending = _record(2)
+    Delivery.objects.filter(event_id=done).update(status=Delivery.Status.DELIVERED)
+    clock.advance(days=31)
+    fresh = _record()[0]
+    Delivery.objects.filter(event_id=fresh).update(status=Delivery.Status.FAILED)
+    assert events_prune(dry_run=True) == 1
+    assert events_prune() == 1
+    assert set(Event.objects.values_list("id", flat=True)) == {pending, fresh}
+    assert not Delivery.objects.filter(event_id=done).exists()

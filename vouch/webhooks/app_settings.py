@@ -34,6 +34,11 @@ class WebhookSettings(AppSettings):
         return float(self._setting("WEBHOOK_DISABLE_AFTER_DAYS", 5))
 
     @property
+    def RETENTION_DAYS(self) -> int:
+        """Days events are kept (`DELIVERY_RETENTION_DAYS`, shared with the messages)."""
+        return int(self._setting("DELIVERY_RETENTION_DAYS", 30))
+
+    @property
     def BATCH(self) -> int:
         """Deliveries one round claims (`DELIVERY_BATCH`, shared with the messages)."""
         return max(1, int(self._setting("DELIVERY_BATCH", 32)))

@@ -34,6 +34,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 
 from vouch.core import clock
+from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches_counted
 from vouch.webhooks import guard, signing
 from vouch.webhooks.app_settings import TIMEOUT, webhook_settings
 from vouch.webhooks.errors import EndpointInactive, EndpointUrlRefused, EventTypeUnknown
@@ -425,3 +426,16 @@ def _endpoints_disable_failing(pks: set[int], now: datetime) -> None:
     )
     if disabled:
         logger.warning("Switched off %s webhook endpoint(s) failing for %g days", disabled, days)
+
+
+def events_prune(*, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False) -> int:
+    """
+    Delete events created more than DELIVERY_RETENTION_DAYS ago, with their deliveries and
+    attempts, in batches; with `dry_run` only count them. An event with a pending delivery is
+    kept whatever its age: a worker may still send it.
+    """
+    old = Event.objects.filter(
+        created_at__lt=clock.now() - timedelta(days=webhook_settings.RETENTION_DAYS)
+    ).exclude(deliveries__status=Delivery.Status.PENDING)
+    counts = delete_in_batches_counted(old, batch_size=batch_size, dry_run=dry_run)
+    return counts[Event._meta.label]
