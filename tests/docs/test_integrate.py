@@ -1,4 +1,4 @@
-"""The receivers docs/integrate.md shows are the ones the tests run (tests/webhooks/test_worker.py)."""
+"""The receivers docs/integrate.md shows are the ones tests/webhooks/test_worker.py runs."""
 
 from __future__ import annotations
 
