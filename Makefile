@@ -14,7 +14,8 @@ help:
 	@echo "             .venv/bin/python manage.py <command> works as well"
 	@echo "make test    run the test suite (SQLite; DATABASE_URL/REDIS_URL switch it)"
 	@echo "make serve   production server (gunicorn, DEBUG off; needs SECRET_KEY, JWT_SIGNING_KEY)"
-	@echo "make worker  background delivery worker (TASKS_BACKEND=database)"
+	@echo "make worker  background delivery worker: messages (TASKS_BACKEND=database or rq)"
+	@echo "             and host-app events (every TASKS_BACKEND)"
 	@echo "make lint    ruff and mypy"
 	@echo "make docs    build the documentation site into site/ (mkdocs build --strict)"
 	@echo "make bench   load test on PostgreSQL (wrk, gunicorn) beside a minimal Django floor"
@@ -62,17 +63,22 @@ serve: $(STAMP)
 		$(BIN)/gunicorn config.wsgi:application --config config/gunicorn.py \
 		--bind $${BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-4} --access-logfile -
 
-# The delivery worker: with TASKS_BACKEND=database it takes due messages from the outbox;
-# with rq it first re-queues what a stopped worker left behind, then runs rqworker. Its
-# metrics go to a directory of their own, emptied here, which the web server's /metrics adds
-# to its own (PROMETHEUS_WORKER_MULTIPROC_DIR).
+# The delivery worker: it sends the host-app events (webhooks) with every TASKS_BACKEND, and
+# with TASKS_BACKEND=database takes due messages from the outbox too. With rq it first
+# re-queues what a stopped worker left behind, then runs rqworker for the messages beside
+# delivery_worker for the events (an asynchronous command ignores Ctrl+C: when rqworker
+# stops, delivery_worker gets SIGTERM, finishes its batch and stops too). Their metrics go to
+# a directory of their own, emptied here, which the web server's /metrics adds to its own
+# (PROMETHEUS_WORKER_MULTIPROC_DIR).
 WORKER_METRICS = $${PROMETHEUS_WORKER_MULTIPROC_DIR:-$(CURDIR)/.run/prometheus-worker}
 worker: $(STAMP)
 	rm -rf "$(WORKER_METRICS)"
 ifeq ($(TASKS_BACKEND),rq)
 	$(MANAGE) requeue_messages
+	PROMETHEUS_MULTIPROC_DIR="$(WORKER_METRICS)" $(MANAGE) delivery_worker & \
 	PROMETHEUS_MULTIPROC_DIR="$(WORKER_METRICS)" \
-		$(MANAGE) rqworker default --with-scheduler --job-class django_tasks_rq.Job
+		$(MANAGE) rqworker default --with-scheduler --job-class django_tasks_rq.Job; \
+	status=$$?; kill $$! 2>/dev/null; wait; exit $$status
 else
 	PROMETHEUS_MULTIPROC_DIR="$(WORKER_METRICS)" $(MANAGE) delivery_worker
 endif

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "vouch.accounts",
     "vouch.referrals",
     "vouch.delivery",
+    "vouch.webhooks",
     "vouch.otp",
     "vouch.audit",
     "vouch.apikeys",
@@ -335,6 +336,16 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 if "EMAIL_FILE_PATH" in env:
     EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=EMAIL_HOST_USER or "webmaster@localhost")
+
+# --- events for the host app (vouch.webhooks.app_settings) ----------------------------------
+# Deliveries go to public addresses over https only, unless this allows the rest.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# Seconds before each retry of a failed delivery; once spent, the delivery has failed.
+WEBHOOK_RETRY_SCHEDULE = env.list(
+    "WEBHOOK_RETRY_SCHEDULE", cast=float, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
+)
+# An endpoint every delivery attempt to which has failed for this many days is switched off.
+WEBHOOK_DISABLE_AFTER_DAYS = env.float("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 
 # --- API --------------------------------------------------------------------------------------
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -118,6 +118,25 @@ def test_referrals_read_lists_anyones_referrals(keyed, make_user):
     assert_error(keyed(READ).get(path), 403, "permission_denied")
 
 
+def test_the_webhooks_scope_manages_endpoints_and_no_other_scope_does(keyed, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    client = keyed("webhooks")
+    created = client.post(
+        "/api/webhooks/endpoints/",
+        {"url": "http://hooks.example.com/vouch", "event_types": ["user.created"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["secret"].startswith("whsec_")
+    listed = client.get("/api/webhooks/endpoints/")
+    assert listed.status_code == 200
+    assert [row["id"] for row in listed.json()["results"]] == [created.json()["id"]]
+    others = keyed(READ, WRITE, REFERRALS)
+    assert_error(others.get("/api/webhooks/endpoints/"), 403, "permission_denied")
+    # and the webhooks scope reaches no user
+    assert_error(client.get("/api/users/"), 403, "permission_denied")
+
+
 def test_a_key_on_an_endpoint_without_keys_is_403(keyed):
     client = keyed(READ, WRITE, REFERRALS)
     assert_error(client.get("/api/users/profile/"), 403, "permission_denied")

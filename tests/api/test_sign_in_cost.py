@@ -36,6 +36,7 @@ FIRST_SIGN_IN = [
     "SAVEPOINT",  # a taken invite code is drawn again
     "INSERT INTO accounts_user",  # with last_login: no UPDATE after it
     "RELEASE",
+    "SELECT webhooks_endpoint",  # who wants user.created and user.signed_in: nobody here
     "INSERT INTO audit_authevent",  # code_verified and signed_in
     "INSERT INTO accounts_signin",
     "INSERT INTO token_blacklist_outstandingtoken",

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # (the API and the pages) stand side by side and import neither each other nor ops.
 LAYERS: list[set[str]] = [
     {"core"},
-    {"delivery"},
+    {"delivery", "webhooks"},
     {"accounts"},
     {"audit"},
     {"referrals", "apikeys"},

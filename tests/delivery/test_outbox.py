@@ -1,8 +1,9 @@
 """
 Delivery workers on the outbox (TASKS_BACKEND=database): no task is queued for a message, a
 round (`messages_deliver_due`) claims the due messages oldest first, DELIVERY_BATCH at most,
-and a retry is a claim that is not yet due. The loop around the rounds (`OutboxWorker`, the
-`delivery_worker` command) goes on through a database that fails, and stops between rounds.
+and a retry is a claim that is not yet due. The loop around the rounds
+(`vouch.core.outbox.OutboxWorker`, the `delivery_worker` command) goes on through a database
+that fails, and stops between rounds.
 The same loop as real processes, killed and cut off from PostgreSQL: tests/delivery/
 test_worker.py.
 """
@@ -19,7 +20,8 @@ from django.db import OperationalError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
-from vouch.delivery import worker as worker_module
+from vouch.core.outbox import OutboxWorker
+from vouch.delivery import services as services_module
 from vouch.delivery.backends.base import BaseSmsBackend
 from vouch.delivery.errors import DeliveryError
 from vouch.delivery.models import Message, Status
@@ -29,7 +31,6 @@ from vouch.delivery.services import (
     messages_deliver_due,
     messages_requeue_stale,
 )
-from vouch.delivery.worker import OutboxWorker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -174,7 +175,7 @@ def test_the_worker_sends_everything_due_and_stops_when_asked_to_once_empty():
 
 def test_the_worker_goes_on_after_the_database_fails(monkeypatch, caplog):
     _queued(3)
-    real = worker_module.messages_deliver_due
+    real = services_module.messages_deliver_due
     rounds = {"n": 0}
 
     def fails_twice() -> int:
@@ -183,7 +184,7 @@ def test_the_worker_goes_on_after_the_database_fails(monkeypatch, caplog):
             raise OperationalError("connection to server at 127.0.0.1 failed: refused")
         return real()
 
-    monkeypatch.setattr(worker_module, "messages_deliver_due", fails_twice)
+    monkeypatch.setattr(services_module, "messages_deliver_due", fails_twice)
     assert OutboxWorker(interval=0.01, until_empty=True).run() == 3
     assert len(sent) == 3
     paused = [r for r in caplog.records if r.getMessage().startswith("Delivery paused")]
@@ -193,7 +194,7 @@ def test_the_worker_goes_on_after_the_database_fails(monkeypatch, caplog):
 
 def test_a_bug_in_a_round_is_logged_and_the_worker_goes_on(monkeypatch, caplog):
     _queued(1)
-    real = worker_module.messages_deliver_due
+    real = services_module.messages_deliver_due
     rounds = {"n": 0}
 
     def broken_once() -> int:
@@ -202,7 +203,7 @@ def test_a_bug_in_a_round_is_logged_and_the_worker_goes_on(monkeypatch, caplog):
             raise RuntimeError("a bug")
         return real()
 
-    monkeypatch.setattr(worker_module, "messages_deliver_due", broken_once)
+    monkeypatch.setattr(services_module, "messages_deliver_due", broken_once)
     assert OutboxWorker(interval=0.01, until_empty=True).run() == 1
     assert any(r.exc_info for r in caplog.records if "round failed" in r.getMessage())
 
@@ -210,21 +211,26 @@ def test_a_bug_in_a_round_is_logged_and_the_worker_goes_on(monkeypatch, caplog):
 def test_a_stopped_worker_finishes_its_round_and_records_it(monkeypatch):
     _queued(8)
     worker = OutboxWorker(interval=0.01)
-    real = worker_module.messages_deliver_due
+    real = services_module.messages_deliver_due
 
     def stop_mid_round() -> int:
         worker.stop()  # as a SIGTERM during the round
         return real()
 
-    monkeypatch.setattr(worker_module, "messages_deliver_due", stop_mid_round)
+    monkeypatch.setattr(services_module, "messages_deliver_due", stop_mid_round)
     assert worker.run() == 4  # one round, recorded; the next batch waits for the next worker
     assert Message.objects.filter(status=Status.SENT).count() == 4
     assert Message.objects.filter(status=Status.QUEUED, locked_until__isnull=True).count() == 4
 
 
-def test_the_command_refuses_any_other_task_backend(settings):
+def test_the_command_refuses_only_when_no_outbox_is_enabled(settings, monkeypatch):
+    from vouch.core import outbox
+
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    with pytest.raises(CommandError, match="TASKS_BACKEND=database"):
+    # Another backend leaves the events' round: the worker runs for it alone.
+    assert [r.name for r in outbox.outbox_rounds()] == ["webhooks"]
+    monkeypatch.setattr(outbox, "_rounds", {})
+    with pytest.raises(CommandError, match="nothing to send"):
         call_command("delivery_worker", "--until-empty")
 
 
@@ -304,7 +310,7 @@ def test_an_idle_worker_waits_longer_each_empty_round_and_a_busy_one_does_not(mo
             return 0
         return claimed
 
-    monkeypatch.setattr(worker_module, "messages_deliver_due", deliver)
+    monkeypatch.setattr(services_module, "messages_deliver_due", deliver)
     monkeypatch.setattr(worker._stopping, "wait", waits.append)
     worker.run()
     assert waits == [0.1, 0.2, 0.4, 0.4, 0.05, 0.1, 0.05, 0.1]

@@ -615,9 +615,9 @@ def test_a_first_sign_in_stores_its_two_events_in_one_statement(settings):
     statements = [sql for sql in _statements(captured) if not sql.upper().startswith(control)]
     assert signed_in.created
     # Data statements only (transaction control differs between databases): the challenge
-    # (read, consumed), the user (read, created already signed in: no UPDATE of last_login)
-    # and the events (one INSERT for both).
-    assert len(statements) == 5, statements
+    # (read, consumed), the user (read, created already signed in: no UPDATE of last_login),
+    # the events (one INSERT for both) and the host app's endpoints (one SELECT: none here).
+    assert len(statements) == 6, statements
     assert not any(sql.startswith('UPDATE "accounts_user"') for sql in statements)
     assert signed_in.user.last_login is not None
     assert sum('INSERT INTO "audit_authevent"' in sql for sql in statements) == 1

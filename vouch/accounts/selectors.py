@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from vouch.accounts.errors import NotSignedIn
 from vouch.accounts.models import User
@@ -19,6 +20,38 @@ def signed_in_user(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise NotSignedIn()
     return user
+
+
+def _iso_datetime(value: Any) -> str | None:
+    """What DRF's DateTimeField gives for an aware value: ISO 8601, "Z" for UTC."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def user_representation(user: User) -> dict[str, Any]:
+    """
+    The users API's representation of `user` (`GET /api/users/{id}/`), which the host-app
+    events carry as well. `invited_by` is read through the relation: select it with the user
+    where that matters.
+    """
+    inviter = user.invited_by if user.invited_by_id is not None else None
+    return {
+        "id": user.pk,
+        "phone": str(user.phone),
+        "phone_verified": user.phone_verified,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "invite_code": user.invite_code,
+        "activated_invite_code": user.activated_invite_code,
+        "invited_by": {"id": inviter.pk, "phone": str(inviter.phone)} if inviter else None,
+        "referrals_count": user.referrals_count,
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "date_joined": _iso_datetime(user.date_joined),
+        "last_login": _iso_datetime(user.last_login),
+    }
 
 
 def users_visible_to(*, user: Any) -> QuerySet[User]:

@@ -11,9 +11,11 @@ from django.db.models import F
 from vouch.accounts import signals
 from vouch.accounts.errors import PhoneTaken
 from vouch.accounts.models import SignIn, User
+from vouch.accounts.selectors import user_representation
 from vouch.core import clock
 from vouch.core.requests import NO_ORIGIN, Origin
 from vouch.core.rows import row_first
+from vouch.webhooks.services import event_record
 
 
 def user_create(
@@ -32,9 +34,44 @@ def user_create(
 ) -> User:
     """
     Create a user with a fresh invite code (`UserManager.create_user`, which Django's own
-    `createsuperuser` calls too); a phone that is taken raises PhoneTaken. `last_login` is
-    for an account created by signing in.
+    `createsuperuser` calls too), and record the `user.created` event with it; a phone that
+    is taken raises PhoneTaken. An account created by signing in is `user_get_or_create`'s.
     """
+    with transaction.atomic():
+        user = _user_create(
+            phone=phone,
+            email=email,
+            password=password,
+            is_staff=is_staff,
+            is_active=is_active,
+            is_superuser=is_superuser,
+            email_verified=email_verified,
+            phone_verified=phone_verified,
+            last_login=last_login,
+            actor=actor,
+            origin=origin,
+        )
+        event_record(
+            type="user.created",
+            data=lambda: {"user": user_representation(user), "invite_code": None},
+        )
+    return user
+
+
+def _user_create(
+    *,
+    phone: str,
+    email: str = "",
+    password: str | None = None,
+    is_staff: bool = False,
+    is_active: bool = True,
+    is_superuser: bool = False,
+    email_verified: bool = False,
+    phone_verified: bool = False,
+    last_login: datetime | None = None,
+    actor: User | None = None,
+    origin: Origin = NO_ORIGIN,
+) -> User:
     return User.objects.create_user(
         phone,
         password,
@@ -61,13 +98,14 @@ def user_get_or_create(
     """
     Return the user with this phone (E.164, as stored), creating them (once, even under
     concurrency) with the given address, proofs and `last_login`; an existing user is returned
-    as they are.
+    as they are. This is sign-up by signing in: the caller records `user.created` once the
+    sign-in's invite code is applied.
     """
     user = row_first(User, phone=phone)
     if user is not None:
         return user, False
     try:
-        created = user_create(
+        created = _user_create(
             phone=phone,
             email=email,
             email_verified=email_verified,
@@ -107,6 +145,10 @@ def user_update(
     except IntegrityError:
         raise PhoneTaken() from None
     signals.user_updated.send(sender=User, user=user, fields=changed, actor=actor, origin=origin)
+    event_record(
+        type="user.updated",
+        data=lambda: {"user": user_representation(user), "changed": changed},
+    )
     return user
 
 
@@ -155,6 +197,7 @@ def user_delete(*, user: User, actor: User | None = None, origin: Origin = NO_OR
         )
     phone, user_id = str(locked.phone), locked.pk
     locked.delete()
+    event_record(type="user.deleted", data={"user": {"id": user_id}})
     signals.user_deleted.send(
         sender=User, user=None, user_id=user_id, phone=phone, actor=actor, origin=origin
     )

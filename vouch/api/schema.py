@@ -19,6 +19,7 @@ from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.core.phones import InvalidPhone
 from vouch.otp import errors as otp_errors
 from vouch.referrals import errors as referral_errors
+from vouch.webhooks.errors import EndpointInactive, EndpointUrlRefused, EventTypeUnknown
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -33,7 +34,7 @@ _DESCRIPTIONS = {
     401: "Not authenticated, or the token is not valid (`not_authenticated`, `token_not_valid`).",
     403: "Permission denied (`permission_denied`, `user_inactive`).",
     404: "Not found, or not yours (`not_found`).",
-    409: "Conflict (`invite_already_activated`).",
+    409: "Conflict (`invite_already_activated`, `endpoint_inactive`).",
     429: "Throttled (`throttled`): see the `Retry-After` header and `retry_after`.",
     503: "Delivery failed or the service is unavailable.",
 }
@@ -70,6 +71,9 @@ _OPERATION_RAISES: dict[str, tuple[ModuleType | type[ApplicationError], ...]] = 
     "users_create": (PhoneTaken,),
     "users_update": (PhoneTaken,),
     "users_partial_update": (PhoneTaken,),
+    "webhooks_endpoints_create": (EndpointUrlRefused, EventTypeUnknown),
+    "webhooks_endpoints_partial_update": (EndpointUrlRefused, EventTypeUnknown),
+    "webhooks_deliveries_replay": (EndpointInactive,),
 }
 # Domain errors some operations answer by status, whatever else they raise.
 _STATUS_RAISES: dict[str, tuple[type[ApplicationError], ...]] = {"429": (Throttled,)}
@@ -282,6 +286,10 @@ TAGS = [
     {"name": "referrals", "description": "Invite codes: activate one, list whom you invited."},
     {"name": "users", "description": "User management (staff; users see only themselves)."},
     {"name": "monitoring", "description": "Staff reports."},
+    {
+        "name": "webhooks",
+        "description": "Events for the host app (Standard Webhooks 1.0): endpoints, deliveries.",
+    },
 ]
 
 _JSON_ONLY_NOTE = (
@@ -368,6 +376,36 @@ _DESCRIBE_EXAMPLE = {
         {"step": 2, "fields": ["phone", "code", "invite_code"]},
     ],
 }
+_ENDPOINT_EXAMPLE = {
+    "id": 1,
+    "url": "https://app.example.com/hooks/vouch",
+    "event_types": ["user.created", "invite.activated"],
+    "active": True,
+    "description": "sign-ups",
+    "disabled_reason": "",
+    "created_at": "2026-12-06T10:00:00Z",
+    "updated_at": "2026-12-06T10:00:00Z",
+}
+_DELIVERY_EXAMPLE = {
+    "id": 7,
+    "event_id": "msg_5f0c2a9e81d4b7c3a6e19f02",
+    "event_type": "user.deleted",
+    "payload": {"user": {"id": 42}},
+    "endpoint_id": 1,
+    "status": "failed",
+    "attempts": 8,
+    "next_attempt_at": "2026-12-07T14:00:05Z",
+    "last_status_code": 500,
+    "last_error": "HTTP 500",
+    "delivered_at": None,
+    "created_at": "2026-12-06T10:00:00Z",
+}
+
+
+def _page(row: dict[str, Any]) -> dict[str, Any]:
+    return {"value": {"count": 1, "next": None, "previous": None, "results": [row]}}
+
+
 RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
     "jwks": {
         "keys": {
@@ -395,6 +433,27 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
             },
         },
         "hs256": {"summary": "Tokens signed with HS256: no public key", "value": {"keys": []}},
+    },
+    "webhooks_endpoints_list": {"page": _page(_ENDPOINT_EXAMPLE)},
+    "webhooks_endpoints_create": {
+        "endpoint": {
+            "value": {**_ENDPOINT_EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+        }
+    },
+    "webhooks_endpoints_retrieve": {"endpoint": {"value": _ENDPOINT_EXAMPLE}},
+    "webhooks_endpoints_partial_update": {"endpoint": {"value": _ENDPOINT_EXAMPLE}},
+    "webhooks_endpoints_deliveries": {"page": _page(_DELIVERY_EXAMPLE)},
+    "webhooks_deliveries_replay": {
+        "delivery": {
+            "value": {
+                **_DELIVERY_EXAMPLE,
+                "id": 8,
+                "status": "pending",
+                "attempts": 0,
+                "last_status_code": None,
+                "last_error": "",
+            }
+        }
     },
     "authenticate_describe": {"describe": {"value": _DESCRIBE_EXAMPLE}},
     "authenticate": {

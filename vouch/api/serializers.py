@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from vouch.accounts.models import User
+from vouch.accounts.selectors import user_representation
 from vouch.api.fields import (
     PhoneField,
     StrictBooleanField,
@@ -248,9 +249,13 @@ class UserSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(UserBriefSerializer(allow_null=True))
     def get_invited_by(self, user: User) -> dict[str, Any] | None:
-        # The list selects `invited_by` with the users, so this runs no query.
-        inviter = user.invited_by
-        return {"id": inviter.pk, "phone": str(inviter.phone)} if inviter else None
+        return user_representation(user)["invited_by"]  # type: ignore[no-any-return]
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        # One representation for this API and the host-app events (vouch.accounts.selectors);
+        # the fields above stay for the schema. The list selects `invited_by` with the
+        # users, so this runs no query.
+        return user_representation(instance)
 
 
 class UserCreateSerializer(serializers.Serializer):

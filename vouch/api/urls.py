@@ -10,7 +10,7 @@ from typing import Any
 from django.urls import URLPattern, path
 from drf_spectacular.views import SpectacularAPIView
 
-from vouch.api import callbacks, docs, views
+from vouch.api import callbacks, docs, views, webhooks
 
 app_name = "api"
 
@@ -46,6 +46,22 @@ urlpatterns = [
         "delivery/<slug:provider>/status/<str:token>/",
         callbacks.delivery_status,
         "delivery-status-token",
+    ),
+    *both("webhooks/endpoints/", webhooks.EndpointListView.as_view(), "webhook-endpoints"),
+    *both(
+        "webhooks/endpoints/<int:pk>/",
+        webhooks.EndpointDetailView.as_view(),
+        "webhook-endpoint-detail",
+    ),
+    *both(
+        "webhooks/endpoints/<int:pk>/deliveries/",
+        webhooks.EndpointDeliveriesView.as_view(),
+        "webhook-endpoint-deliveries",
+    ),
+    *both(
+        "webhooks/deliveries/<int:pk>/replay/",
+        webhooks.DeliveryReplayView.as_view(),
+        "webhook-delivery-replay",
     ),
     *both("schema/", SpectacularAPIView.as_view(), "schema"),
     *both("docs/", docs.swagger_view(url_name="api:schema"), "docs"),

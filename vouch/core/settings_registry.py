@@ -1571,6 +1571,64 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section(
+        "webhooks",
+        "Events for the host app",
+        "События для основного приложения",
+        (
+            Variable(
+                "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+                default=("`false`", "`false`"),
+                meaning=(
+                    (
+                        "`true`: webhook endpoints may use plain `http` and loopback, private, "
+                        "link-local or other non-public addresses (a receiver on the same host "
+                        "or network). Off, deliveries go over `https` to public addresses only, "
+                        "checked after DNS resolution."
+                    ),
+                    (
+                        "`true`: адреса вебхуков могут быть на `http` и на loopback, частных, "
+                        "link-local и других непубличных адресах (получатель на той же машине "
+                        "или в той же сети). Выключено — доставка только по `https` на "
+                        "публичные адреса, проверенные после разрешения DNS."
+                    ),
+                ),
+            ),
+            Variable(
+                "WEBHOOK_RETRY_SCHEDULE",
+                default=(
+                    "`5,300,1800,7200,18000,36000,36000`",
+                    "`5,300,1800,7200,18000,36000,36000`",
+                ),
+                meaning=(
+                    (
+                        "Seconds before each retry of a failed event delivery (about 5 s, "
+                        "5 min, 30 min, 2 h, 5 h, 10 h, 10 h); once they are spent the "
+                        "delivery has failed."
+                    ),
+                    (
+                        "Секунд до каждой следующей попытки доставить событие (около 5 с, "
+                        "5 мин, 30 мин, 2 ч, 5 ч, 10 ч, 10 ч); когда они кончились, доставка "
+                        "не удалась."
+                    ),
+                ),
+            ),
+            Variable(
+                "WEBHOOK_DISABLE_AFTER_DAYS",
+                default=("`5`", "`5`"),
+                meaning=(
+                    (
+                        "An endpoint every delivery attempt to which has failed for this many "
+                        "days is switched off, with the reason staff see."
+                    ),
+                    (
+                        "Адрес, все попытки доставки на который не удавались столько дней, "
+                        "выключается с причиной, которую видит персонал."
+                    ),
+                ),
+            ),
+        ),
+    ),
+    Section(
         "api",
         "API, tokens and proxies",
         "API, токены и прокси",

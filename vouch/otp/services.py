@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connections, router, transaction
 
 from vouch.accounts.models import User
+from vouch.accounts.selectors import user_representation
 from vouch.accounts.services import user_get_or_create, user_phone_prove
 from vouch.accounts.tokens import tokens_issue
 from vouch.audit.models import AuthEvent, Kind
@@ -51,6 +52,7 @@ from vouch.otp.messages import code_email, code_sms_text
 from vouch.otp.models import Challenge, Channel, DeliveryStatus
 from vouch.otp.selectors import CONVERSION_MAX_HOURS
 from vouch.referrals.services import invite_code_activate
+from vouch.webhooks.services import events_record
 
 logger = logging.getLogger(__name__)
 
@@ -483,9 +485,28 @@ def _sign_in(
     events.append(
         audit_event(Kind.SIGNED_IN, user=user, phone=phone, origin=origin, outcome=outcome)
     )
+    _sign_in_announce(user, created=created, channel=challenge.channel)
     audit_store(events)
     tokens = tokens_issue(user=user) if issue_tokens else None
     return SignedIn(user=user, created=created, invite=invite, tokens=tokens)
+
+
+def _sign_in_announce(user: User, *, created: bool, channel: str) -> None:
+    """
+    Record `user.created` (with the invite code applied, if any) and `user.signed_in`; their
+    data is built only for an endpoint that wants them.
+    """
+    represented = lru_cache(maxsize=1)(lambda: user_representation(user))
+    events: list[tuple[str, Any]] = [
+        (
+            "user.signed_in",
+            lambda: {"user": represented(), "channel": channel, "created": created},
+        )
+    ]
+    if created:
+        code = user.activated_invite_code
+        events.insert(0, ("user.created", lambda: {"user": represented(), "invite_code": code}))
+    events_record(events=events)
 
 
 def _stored(events: list[AuthEvent]) -> list[AuthEvent]:

@@ -23,6 +23,7 @@ from vouch.referrals.errors import (
     OwnInviteCode,
 )
 from vouch.referrals.selectors import user_by_invite_code
+from vouch.webhooks.services import event_record
 
 # The refusals that tell a guesser something about the code: they count as failed tries.
 _MISSES = (InviteNotFound, OwnInviteCode, InviteCycle)
@@ -138,3 +139,16 @@ def _activate(*, user: User, raw_code: str) -> None:
         raise InviteAlreadyActivated(activated_invite_code=_activated_code(user))
     User.objects.filter(pk=owner.pk).update(referrals_count=F("referrals_count") + 1)
     user.activated_invite_code, user.invited_by_id, user.invite_activated_at = code, owner.pk, now
+    event_record(type="invite.activated", data=lambda: _activated_data(user, owner.pk, code))
+
+
+def _activated_data(user: User, inviter_id: int, code: str) -> dict[str, object]:
+    # Read in the activation's transaction, after its increment: the inviter's row is locked
+    # by that UPDATE until the commit, so this is the count right after this activation.
+    phone, count = User.objects.filter(pk=inviter_id).values_list("phone", "referrals_count")[0]
+    return {
+        "inviter": {"id": inviter_id, "phone": str(phone)},
+        "invitee": {"id": user.pk, "phone": str(user.phone)},
+        "invite_code": code,
+        "referrals_count": count,
+    }

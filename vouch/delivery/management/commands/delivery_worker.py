@@ -5,19 +5,19 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from vouch.core.outbox import OutboxWorker, outbox_rounds
 from vouch.delivery.app_settings import delivery_settings
-from vouch.delivery.services import delivery_claims_outbox
-from vouch.delivery.worker import OutboxWorker
 
 logger = logging.getLogger("vouch.delivery.worker")
 
 
 class Command(BaseCommand):
     help = (
-        "Send queued messages from the outbox (TASKS_BACKEND=database): claim the due ones, "
-        "DELIVERY_BATCH at a time, send DELIVERY_CONCURRENCY at once, record the outcomes. "
-        "Run one or more beside the web server. SIGTERM or Ctrl+C finishes the batch in "
-        "flight, then stops; a second one stops at once."
+        "Send what the outboxes hold: queued messages (TASKS_BACKEND=database) and events for "
+        "the host app's webhook endpoints (every TASKS_BACKEND). Each round claims the due "
+        "ones, a batch at a time, sends them concurrently and records the outcomes. Run one "
+        "or more beside the web server (and beside rqworker with TASKS_BACKEND=rq). SIGTERM "
+        "or Ctrl+C finishes the batch in flight, then stops; a second one stops at once."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -50,11 +50,11 @@ class Command(BaseCommand):
         until_empty: bool,
         **options: Any,
     ) -> None:
-        if not delivery_claims_outbox():
+        rounds = outbox_rounds()
+        if not rounds:
             raise CommandError(
-                "delivery_worker sends from the outbox of TASKS_BACKEND=database; with "
-                "TASKS_BACKEND=rq run `manage.py rqworker` (see `make worker`), and the "
-                "immediate backend sends in the request."
+                "delivery_worker has nothing to send here: no outbox is enabled (messages "
+                "need TASKS_BACKEND=database; with rq run `manage.py rqworker`)."
             )
         if interval < 0 or idle_interval < 0:
             raise CommandError("--interval and --idle-interval must be 0 or more seconds.")
@@ -73,12 +73,13 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, stop)
         logger.info(
-            "Delivery worker started: batches of %s, %s sends at once, %.2f to %.2f s between "
-            "rounds",
+            "Delivery worker started (%s): batches of %s, %s sends at once, %.2f to %.2f s "
+            "between rounds",
+            ", ".join(outbox_round.name for outbox_round in rounds),
             delivery_settings.BATCH,
             delivery_settings.CONCURRENCY,
             interval,
             max(interval, idle_interval),
         )
         taken = worker.run()
-        logger.info("Delivery worker stopped after %s messages", taken)
+        logger.info("Delivery worker stopped after %s rows", taken)

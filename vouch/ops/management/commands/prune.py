@@ -6,12 +6,14 @@ from vouch.audit.services import audit_prune
 from vouch.core.services import DEFAULT_BATCH_SIZE, limit_counters_prune, task_results_prune
 from vouch.delivery.services import messages_prune
 from vouch.otp.services import challenges_prune
+from vouch.webhooks.services import events_prune
 
 
 class Command(BaseCommand):
     help = (
         "Delete what is no longer needed: expired challenges past OTP_CHALLENGE_RETENTION_DAYS, "
-        "messages (not queued ones) past DELIVERY_RETENTION_DAYS, audit events past "
+        "messages (not queued ones) and host-app events (none with a pending delivery) past "
+        "DELIVERY_RETENTION_DAYS, audit events past "
         "AUDIT_RETENTION_DAYS, expired rate-limit counters and, with TASKS_BACKEND=database, "
         "finished task results past TASK_RESULT_RETENTION_DAYS. Deletes in short batches; "
         "safe to run at any time and as often as wanted."
@@ -39,6 +41,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} {messages.messages} messages and {messages.attempts} delivery attempts."
         )
+        webhook_events = events_prune(batch_size=batch_size, dry_run=dry_run)
+        self.stdout.write(f"{verb} {webhook_events} webhook events with their deliveries.")
         events = audit_prune(batch_size=batch_size, dry_run=dry_run)
         self.stdout.write(f"{verb} {events} audit events.")
         counters = limit_counters_prune(batch_size=batch_size, dry_run=dry_run)
