@@ -311,6 +311,7 @@ def stack(
             SECURE_SSL_REDIRECT="true",
             # Tokens the test issues itself must be valid on the servers.
             JWT_SIGNING_KEY=settings.JWT_SIGNING_KEY,
+            JWT_ISSUER=settings.JWT_ISSUER,
             **extra,
         )
         pair = [Gunicorn(env, log) for _ in range(2)]
