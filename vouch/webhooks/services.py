@@ -26,12 +26,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
 from django.db import connection as db_connection
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import Field, JSONField
 
 from vouch.core import clock
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches_counted
@@ -55,6 +57,32 @@ CLAIM_SECONDS = 60
 Data = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
 
+@lru_cache(maxsize=8)
+def _endpoints_active_sql(alias: str) -> str:
+    ops = connections[alias].ops
+    meta = Endpoint._meta
+    pk, kinds, active = (
+        ops.quote_name(field.column)
+        for field in (meta.pk, Endpoint._meta.get_field("event_types"), meta.get_field("active"))
+        if isinstance(field, Field)
+    )
+    return f"SELECT {pk}, {kinds} FROM {ops.quote_name(meta.db_table)} WHERE {active} = %s"  # noqa: S608
+
+
+def _endpoints_active() -> list[tuple[int, list[str]]]:
+    """
+    (id, event types) of every active endpoint. Every sign-in asks, so the statement is built
+    once (the ORM's compiler costs more than the query itself) and the field reads its value.
+    """
+    alias = router.db_for_read(Endpoint)
+    connection = connections[alias]
+    field = cast(JSONField[Any], Endpoint._meta.get_field("event_types"))
+    with connection.cursor() as cursor:
+        cursor.execute(_endpoints_active_sql(alias), [True])
+        rows = cursor.fetchall()
+    return [(pk, field.from_db_value(kinds, None, connection)) for pk, kinds in rows]  # type: ignore[arg-type]
+
+
 def events_record(*, events: Sequence[tuple[str, Data]]) -> list[Event]:
     """
     Record events (`(type, data)`, data or a function that returns it) for every active
@@ -65,7 +93,7 @@ def events_record(*, events: Sequence[tuple[str, Data]]) -> list[Event]:
     unknown = {kind for kind, _data in events} - set(EVENT_TYPES)
     if unknown:
         raise ValueError(f"unknown event types: {sorted(unknown)}")
-    endpoints = list(Endpoint.objects.filter(active=True).values_list("pk", "event_types"))
+    endpoints = _endpoints_active()
     if not endpoints:
         return []
     now = clock.now()
