@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -131,3 +132,28 @@ def test_an_activation_by_the_api_counts_the_inviters_referrals_after_it(
         )
         assert response.status_code == 200
     assert [p["referrals_count"] for p in _payloads("invite.activated")] == [1, 2]
+
+
+def test_staff_changes_in_the_admin_and_a_first_proof_of_the_phone_record_user_updated(
+    make_endpoint, make_user
+):
+    make_endpoint()
+    admin = Client()
+    admin.force_login(make_user(is_staff=True, is_superuser=True))
+    target = make_user(email="old@example.com")
+    response = admin.post(
+        f"/admin/accounts/user/{target.pk}/change/",
+        {"phone": str(target.phone), "email": "new@example.com", "is_active": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    changed_by_staff = _payloads("user.updated")[-1]
+    assert "email" in changed_by_staff["changed"]
+    assert changed_by_staff["user"]["email"] == "new@example.com"
+
+    # The person who receives the code on the phone owns the account: the address they did
+    # not prove is detached, and the host app hears of it.
+    api_sign_in(APIClient(), str(target.phone))
+    proven = _payloads("user.updated")[-1]
+    assert proven["changed"] == ["phone_verified", "email", "email_verified"]
+    assert proven["user"]["phone_verified"] is True
+    assert proven["user"]["email"] == ""

@@ -11,9 +11,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from vouch.accounts import signals
 from vouch.accounts.models import SignIn, User
-from vouch.accounts.services import user_create, user_delete
+from vouch.accounts.services import user_changes_record, user_create, user_delete
 from vouch.core.requests import origin_of
 
 REFERRALS_SHOWN = 20
@@ -113,11 +112,10 @@ class UserAdmin(DjangoUserAdmin):
             super().save_model(request, obj, form, change)
             if not form.changed_data:
                 return
-            signals.user_updated.send(
-                sender=User,
+            user_changes_record(
                 user=obj,
                 fields=list(form.changed_data),
-                actor=request.user,
+                actor=request.user,  # type: ignore[arg-type]
                 origin=origin_of(request),
             )
             return
@@ -137,11 +135,10 @@ class UserAdmin(DjangoUserAdmin):
     ) -> HttpResponse:
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
-            signals.user_updated.send(
-                sender=User,
+            user_changes_record(
                 user=User.objects.get(pk=id),
                 fields=["password"],
-                actor=request.user,
+                actor=request.user,  # type: ignore[arg-type]
                 origin=origin_of(request),
             )
         return response

@@ -144,12 +144,26 @@ def user_update(
             user.save(update_fields=changed)
     except IntegrityError:
         raise PhoneTaken() from None
-    signals.user_updated.send(sender=User, user=user, fields=changed, actor=actor, origin=origin)
+    user_changes_record(user=user, fields=changed, actor=actor, origin=origin)
+    return user
+
+
+def user_changes_record(
+    *, user: User, fields: list[str], actor: User | None = None, origin: Origin = NO_ORIGIN
+) -> None:
+    """
+    Tell the audit trail and the host app (`user.updated`) that staff changed `fields` of
+    `user`, in the transaction of the change: the users API and the admin both end here.
+    """
+    signals.user_updated.send(sender=User, user=user, fields=fields, actor=actor, origin=origin)
+    _user_updated_event(user, fields)
+
+
+def _user_updated_event(user: User, fields: list[str]) -> None:
     event_record(
         type="user.updated",
-        data=lambda: {"user": user_representation(user), "changed": changed},
+        data=lambda: {"user": user_representation(user), "changed": list(fields)},
     )
-    return user
 
 
 def user_phone_prove(*, user: User, origin: Origin = NO_ORIGIN) -> User:
@@ -177,6 +191,8 @@ def user_phone_prove(*, user: User, origin: Origin = NO_ORIGIN) -> User:
             signals.phone_proven.send(
                 sender=User, user=user, origin=origin, email_detached=detached
             )
+            changed = ["phone_verified"] + (["email", "email_verified"] if detached else [])
+            _user_updated_event(user, changed)
     if not proven:
         user.refresh_from_db()  # a concurrent sign-in proved it first
     return user
