@@ -152,8 +152,9 @@ def user_changes_record(
     *, user: User, fields: list[str], actor: User | None = None, origin: Origin = NO_ORIGIN
 ) -> None:
     """
-    Tell the audit trail and the host app (`user.updated`) that staff changed `fields` of
-    `user`, in the transaction of the change: the users API and the admin both end here.
+    Tell the audit trail and the host app (`user.updated`) that `fields` of `user` were
+    changed (by the user or staff), in the transaction of the change: the users API and the
+    admin both end here.
     """
     signals.user_updated.send(sender=User, user=user, fields=fields, actor=actor, origin=origin)
     _user_updated_event(user, fields)
