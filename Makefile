@@ -40,8 +40,10 @@ DEV_JWT_KEY := .run/jwt-dev.pem
 	@printf '%s\n' '# Local development, written by make run. Production: see .env.example.' \
 		'DEBUG=true' \
 		'# API tokens: ES256 with a development key that make run generates (docs/integrate.md).' \
-		'JWT_PRIVATE_KEY_FILE=$(CURDIR)/$(DEV_JWT_KEY)' > $@
-	@echo "Wrote .env (DEBUG=true, a development key for API tokens) for local development."
+		'JWT_PRIVATE_KEY_FILE=$(CURDIR)/$(DEV_JWT_KEY)' \
+		'# Webhook receivers on this machine or the local network (never in production).' \
+		'WEBHOOK_ALLOW_PRIVATE_NETWORKS=true' > $@
+	@echo "Wrote .env (DEBUG=true, a development key for API tokens, local webhook receivers) for local development."
 
 $(DEV_JWT_KEY): | $(STAMP)
 	DEBUG=true $(MANAGE) jwt_keygen --algorithm ES256 --out $@
@@ -49,7 +51,11 @@ $(DEV_JWT_KEY): | $(STAMP)
 run: $(STAMP) .env $(DEV_JWT_KEY)
 	DEBUG=$${DEBUG:-true} $(MANAGE) migrate --noinput
 	@DEBUG=$${DEBUG:-true} $(MANAGE) vouch_welcome
-	DEBUG=$${DEBUG:-true} $(MANAGE) runserver 127.0.0.1:8000
+	@# The delivery worker runs beside the server: it sends the host app's events (webhooks),
+	@# and the codes too when .env says TASKS_BACKEND=database. It stops with the server.
+	DEBUG=$${DEBUG:-true} $(MANAGE) delivery_worker & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT; \
+		DEBUG=$${DEBUG:-true} $(MANAGE) runserver 127.0.0.1:8000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -46,9 +46,12 @@ def test_make_run_writes_a_local_env_with_debug_on(tmp_path):
     make(".env", cwd=tmp_path)
     lines = (tmp_path / ".env").read_text().splitlines()
     key_line = f"JWT_PRIVATE_KEY_FILE={tmp_path}/.run/jwt-dev.pem"
+    settings = ("DEBUG=true", key_line, "WEBHOOK_ALLOW_PRIVATE_NETWORKS=true")
     assert "DEBUG=true" in lines
     assert key_line in lines  # ES256 with a development key outside the tracked tree
-    assert all(line.startswith("#") for line in lines if line not in ("DEBUG=true", key_line))
+    # receivers of events on this machine, for a developer trying them
+    assert "WEBHOOK_ALLOW_PRIVATE_NETWORKS=true" in lines
+    assert all(line.startswith("#") for line in lines if line not in settings)
 
 
 def test_make_run_generates_the_development_key_once():
