@@ -20,18 +20,32 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 ROOT = Path(__file__).resolve().parent.parent
 ENDPOINT = "/api/users/authenticate/"
 KEY = secrets.token_hex(32)  # this run's secret and signing keys, never stored
+# Access tokens signed with ES256, as a new deployment signs them (docs/integrate.md).
+JWT_PRIVATE_KEY = (
+    ec.generate_private_key(ec.SECP256R1())
+    .private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    .decode()
+)
 
 # Production settings, except what a benchmark on one machine needs: plain HTTP on 127.0.0.1
-# (and django.test.Client's testserver), a throwaway key pair, codes to the dummy backend,
+# (and django.test.Client's testserver), throwaway keys, codes to the dummy backend,
 # e-mail kept in memory and warnings only in the log.
 SETTINGS = {
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "DEBUG": "false",
     "SECRET_KEY": f"bench-{KEY}",
-    "JWT_SIGNING_KEY": f"bench-jwt-{KEY}",
+    "JWT_ALGORITHM": "ES256",
+    "JWT_PRIVATE_KEY": JWT_PRIVATE_KEY,
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     "SECURE_SSL_REDIRECT": "false",
     "SMS_ROUTES": "",
