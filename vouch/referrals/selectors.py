@@ -9,13 +9,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Count, F, QuerySet
+from django.db.models import CharField, Count, F, QuerySet, Sum
 from django.db.models.functions import Cast, TruncDate
 from django.urls import reverse
 
 from vouch.accounts.models import User
 from vouch.core import clock
 from vouch.core.selectors import EXAMPLES, NONE, Violations, violations_of
+from vouch.referrals.models import InviteVisitDay
 
 REFERRAL_ORDERING = ("-invite_activated_at", "-id")
 
@@ -79,6 +80,28 @@ def referrals_per_day(
         .values_list("day", "activations")
     )
     period = (first + timedelta(days=n) for n in range(days))
+    return [(day, counts.get(day, 0)) for day in period]
+
+
+def invite_visits(
+    *, code: str | None = None, date_from: date, date_to: date
+) -> list[tuple[date, int]]:
+    """
+    Return the distinct visitors of the invite link page on each UTC day from `date_from` to
+    `date_to` inclusive, oldest first, with 0 for the days without any: of `code`'s link, or
+    summed over all codes when `code` is None (a visitor of two links counts for each). One
+    aggregate query over the days' rows.
+    """
+    if date_to < date_from:
+        raise ValueError("date_to must not be before date_from")
+    rows = InviteVisitDay.objects.filter(day__gte=date_from, day__lte=date_to)
+    if code is not None:
+        rows = rows.filter(code=code)
+    counts = dict(
+        rows.order_by().values("day").annotate(total=Sum("visits")).values_list("day", "total")
+    )
+    days = (date_to - date_from).days + 1
+    period = (date_from + timedelta(days=n) for n in range(days))
     return [(day, counts.get(day, 0)) for day in period]
 
 

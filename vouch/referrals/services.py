@@ -5,8 +5,12 @@ count against the limits of `policies`, so codes cannot be found by guessing.
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+import logging
+from datetime import UTC, date, timedelta
+
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
+from django.utils.crypto import salted_hmac
 
 from vouch.accounts.models import User
 from vouch.audit.models import Kind
@@ -14,7 +18,8 @@ from vouch.audit.services import audit_record
 from vouch.core import clock
 from vouch.core.codes import normalize_invite_code
 from vouch.core.errors import ApplicationError, Throttled
-from vouch.core.requests import NO_ORIGIN, Origin
+from vouch.core.requests import NO_ORIGIN, Origin, ip_bucket
+from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.referrals import policies
 from vouch.referrals.errors import (
     InviteAlreadyActivated,
@@ -22,8 +27,11 @@ from vouch.referrals.errors import (
     InviteNotFound,
     OwnInviteCode,
 )
+from vouch.referrals.models import InviteVisitDay, InviteVisitor
 from vouch.referrals.selectors import user_by_invite_code
 from vouch.webhooks.services import event_record
+
+logger = logging.getLogger(__name__)
 
 # The refusals that tell a guesser something about the code: they count as failed tries.
 _MISSES = (InviteNotFound, OwnInviteCode, InviteCycle)
@@ -152,3 +160,70 @@ def _activated_data(user: User, inviter_id: int, code: str) -> dict[str, object]
         "invite_code": code,
         "referrals_count": count,
     }
+
+
+# --- invite link visits -----------------------------------------------------------------------
+
+# Visitor digests are kept this many days back from today (UTC): today's are needed to count
+# each visitor once, yesterday's only until the day's last visits are in.
+VISITOR_RETENTION_DAYS = 1
+
+_VISITOR_SQL = "INSERT INTO {table} (day, digest) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+_VISIT_DAY_SQL = (
+    "INSERT INTO {table} (code, day, visits) VALUES (%s, %s, 1) "
+    "ON CONFLICT (code, day) DO UPDATE SET visits = {table}.visits + 1"
+)
+
+
+def visitor_digest(*, code: str, origin: Origin, day: date) -> str:
+    """
+    The keyed hash that stands for one visitor of `code` on `day`: HMAC-SHA256 of the client's
+    network (an IPv6 address by its prefix, as the limits count it) and user agent, under a key
+    derived from SECRET_KEY and the day, so that digests of different days cannot be linked.
+    """
+    visitor = "\n".join((ip_bucket(origin.ip or ""), origin.user_agent, code))
+    key_salt = f"vouch.referrals.invite-visit:{day.isoformat()}"
+    return salted_hmac(key_salt, visitor, algorithm="sha256").hexdigest()
+
+
+def invite_visit_count(*, code: str, origin: Origin = NO_ORIGIN) -> bool:
+    """
+    Count a visit of the invite link of `code` (a known code: the caller has looked it up) by
+    the client of `origin`, once per visitor, code and UTC day. Return whether it counted.
+    Only a digest of the visitor is stored (`visitor_digest`). Of simultaneous first visits of
+    one visitor, one inserts the digest and the others find it, so the day counts it once. A
+    database error is logged and swallowed: counting never breaks the page.
+    """
+    day = clock.now().astimezone(UTC).date()
+    digest = visitor_digest(code=code, origin=origin, day=day)
+    try:
+        return _visit_record(code=code, day=day, digest=digest)
+    except DatabaseError:
+        logger.exception("Could not count an invite link visit")
+        return False
+
+
+@transaction.atomic
+def _visit_record(*, code: str, day: date, digest: str) -> bool:
+    # The digest's unique row decides: only the visit that inserts it bumps the day's count.
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _VISITOR_SQL.format(table=quote(InviteVisitor._meta.db_table)), [day, digest]
+        )
+        if cursor.rowcount != 1:
+            return False
+        cursor.execute(
+            _VISIT_DAY_SQL.format(table=quote(InviteVisitDay._meta.db_table)), [code, day]
+        )
+    return True
+
+
+def invite_visitors_prune(
+    *, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bool = False, today: date | None = None
+) -> int:
+    """Delete the visitor digests of the days before yesterday; the day counts stay."""
+    if today is None:
+        today = clock.now().astimezone(UTC).date()
+    old = InviteVisitor.objects.filter(day__lt=today - timedelta(days=VISITOR_RETENTION_DAYS))
+    return delete_in_batches(old, batch_size=batch_size, dry_run=dry_run)

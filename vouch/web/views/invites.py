@@ -21,7 +21,7 @@ from vouch.core.errors import Throttled
 from vouch.core.phones import mask_phone
 from vouch.core.requests import origin_of
 from vouch.referrals.selectors import user_by_invite_code
-from vouch.referrals.services import invite_link_follow
+from vouch.referrals.services import invite_link_follow, invite_visit_count
 from vouch.web.errors import invite_outcome_message, throttled_page
 from vouch.web.forms import InviteForm
 
@@ -83,14 +83,18 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
     """
     An invite link: show whose invitation it is and carry the code through to sign-in. Too
     many links with unknown codes from one client answer 429 for a while, known codes too.
+    Visits of known codes are counted, once per visitor and day (see `invite_visit_count`).
     """
+    origin = origin_of(request)
     try:
-        inviter = invite_link_follow(raw_code=code, origin=origin_of(request))
+        inviter = invite_link_follow(raw_code=code, origin=origin)
     except Throttled as error:
         return throttled_page(request, error)
     if inviter is None:
         return render(request, "web/join_unknown.html", {"code": code}, status=404)
     normalized = inviter.invite_code
+    if request.method == "GET":
+        invite_visit_count(code=normalized, origin=origin)
     context: dict[str, Any] = {"code": normalized, "inviter_phone": mask_phone(str(inviter.phone))}
     own = request.user.is_authenticated and request.user.pk == inviter.pk
     if not own:

@@ -6,6 +6,7 @@ from vouch.audit.services import audit_prune
 from vouch.core.services import DEFAULT_BATCH_SIZE, limit_counters_prune, task_results_prune
 from vouch.delivery.services import messages_prune
 from vouch.otp.services import challenges_prune
+from vouch.referrals.services import invite_visitors_prune
 from vouch.webhooks.services import events_prune
 
 
@@ -14,7 +15,8 @@ class Command(BaseCommand):
         "Delete what is no longer needed: expired challenges past OTP_CHALLENGE_RETENTION_DAYS, "
         "messages (not queued ones) and host-app events (none with a pending delivery) past "
         "DELIVERY_RETENTION_DAYS, audit events past "
-        "AUDIT_RETENTION_DAYS, expired rate-limit counters and, with TASKS_BACKEND=database, "
+        "AUDIT_RETENTION_DAYS, expired rate-limit counters, invite link visitor digests older than "
+        "yesterday (the day counts stay) and, with TASKS_BACKEND=database, "
         "finished task results past TASK_RESULT_RETENTION_DAYS. Deletes in short batches; "
         "safe to run at any time and as often as wanted."
     )
@@ -47,6 +49,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} {events} audit events.")
         counters = limit_counters_prune(batch_size=batch_size, dry_run=dry_run)
         self.stdout.write(f"{verb} {counters} expired rate-limit counters.")
+        visitors = invite_visitors_prune(batch_size=batch_size, dry_run=dry_run)
+        self.stdout.write(f"{verb} {visitors} invite link visitor digests.")
         results = task_results_prune(batch_size=batch_size, dry_run=dry_run)
         if results is None:
             self.stdout.write("Task results: not stored in this database (TASKS_BACKEND).")
