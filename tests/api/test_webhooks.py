@@ -1,4 +1,4 @@
-"""The staff API of webhook endpoints (API.md, section 8)."""
+"""The staff API of webhook endpoints (docs/api.md, docs/integrate.md "Receive events")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """
-Staff manage the host app's webhook endpoints (API.md, section 8): thin views over
-`vouch.webhooks.services`. Who may call them is WEBHOOK_PERMISSIONS, in this one place.
+Staff manage the host app's webhook endpoints (docs/integrate.md, "Receive events"): thin
+views over `vouch.webhooks.services`. Who may call them is WEBHOOK_PERMISSIONS, in this one place.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vouch.core.app_settings import AppSettings
 
 DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
-TIMEOUT = 15.0  # seconds an endpoint has to answer (API.md, section 8)
+TIMEOUT = 15.0  # seconds an endpoint has to answer (docs/integrate.md, "Receive events")
 
 
 class WebhookSettings(AppSettings):
