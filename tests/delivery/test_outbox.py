@@ -279,7 +279,7 @@ def test_a_batch_whose_record_fails_once_is_recorded_on_a_new_connection(monkeyp
     assert messages_deliver_due() == 3
     assert len(sent) == 3
     assert Message.objects.filter(status=Status.SENT, locked_until__isnull=True).count() == 3
-    assert any("Recording a delivery batch failed" in r.getMessage() for r in caplog.records)
+    assert any("Recording a batch failed" in r.getMessage() for r in caplog.records)
 
 
 def test_in_a_request_a_failed_record_is_not_retried(settings, monkeypatch):

@@ -7,6 +7,7 @@ switching off an endpoint that keeps failing, and no redirect followed.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.db import transaction
@@ -167,3 +168,31 @@ def test_prune_deletes_old_finished_events_and_keeps_pending_ones(make_endpoint,
     assert events_prune() == 1
     assert set(Event.objects.values_list("id", flat=True)) == {pending, fresh}
     assert not Delivery.objects.filter(event_id=done).exists()
+
+
+def test_a_batch_whose_record_fails_once_is_recorded_once_on_a_new_connection(
+    httpserver, make_endpoint, monkeypatch
+):
+    from django.db import OperationalError
+
+    from vouch.webhooks import services
+
+    make_endpoint(url=httpserver.url_for("/hook"))
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    _record(3)
+    real, tries = services._outcomes_store, []
+
+    def drops_once(*args, **kwargs):
+        tries.append(1)
+        if len(tries) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_outcomes_store", drops_once)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    assert deliveries_deliver_due() == 3
+    assert len(httpserver.log) == 3  # sent once each, not again for the failed record
+    assert len(tries) == 2
+    delivered = Delivery.objects.filter(status=Delivery.Status.DELIVERED)
+    assert sorted(delivered.values_list("attempts", flat=True)) == [1, 1, 1]
+    assert Attempt.objects.count() == 3

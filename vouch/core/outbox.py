@@ -22,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 from django.db import connection as db_connection
@@ -31,6 +34,64 @@ from django.db import connection as db_connection
 logger = logging.getLogger("vouch.delivery.worker")
 
 MAX_BACKOFF = 10.0  # seconds between tries while the database does not answer
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+RECORD_TRIES = 7  # about 30 s of waiting in all: 0.25 s, then twice as long each time
+
+
+def until_recorded(record: Callable[[], R], *, retry: bool = True) -> R:
+    """
+    Run `record` (one transaction, or statements that set absolute values) until the database
+    takes it: what a round has sent is recorded, not sent again, when the database blinks (a
+    restart, a fail-over, a dropped connection). A failed connection is closed and the next
+    try opens a new one. Without `retry`, or inside a transaction, the error goes up at once;
+    after RECORD_TRIES the claims run out as for a dead worker.
+    """
+    for attempt in range(RECORD_TRIES):
+        try:
+            return record()
+        except (OperationalError, InterfaceError) as exc:
+            if not retry or attempt == RECORD_TRIES - 1 or db_connection.in_atomic_block:
+                raise
+            wait = 0.25 * 2**attempt
+            logger.warning(
+                "Recording a batch failed (%s); trying again in %.2f s", type(exc).__name__, wait
+            )
+            with contextlib.suppress(DatabaseError):
+                db_connection.close()
+            time.sleep(wait)  # the worker's own thread, never a request's
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class SendingThreads:
+    """
+    A round's sending threads, kept for the worker's life: their HTTP connections stay open
+    from one batch to the next. They only call the outside world; the round's own thread
+    records what they report, so a worker holds one database connection however many sends
+    are in flight (and SQLite's single writer is never contended).
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._size = 0
+
+    def map(self, send: Callable[[T], R], items: Sequence[T], size: int) -> list[R]:
+        """`send` each item, `size` at a time; the results in the items' order."""
+        if size <= 1 or len(items) == 1:
+            return [send(item) for item in items]
+        with self._lock:
+            if self._pool is None or self._size != size:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=True)
+                self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=self._name)
+                self._size = size
+            pool = self._pool
+        return list(pool.map(send, items))
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,12 @@ thread, a batch's final outcomes in one transaction.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import math
 import smtplib
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -36,8 +33,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django_tasks import task
@@ -45,6 +42,7 @@ from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks_db.backend import DatabaseBackend
 
 from vouch.core import clock, metrics
+from vouch.core.outbox import SendingThreads, until_recorded
 from vouch.core.phones import mask_email, mask_phone_for_log
 from vouch.core.rows import rows_insert, rows_update
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches_counted
@@ -479,34 +477,7 @@ def _lease(batch: int, concurrency: int) -> int:
     return CLAIM_SECONDS * math.ceil(batch / concurrency)
 
 
-class _Senders:
-    """
-    The worker process's sending threads, kept for its whole life: their HTTP sessions stay
-    open from one batch to the next. They only call providers; the database is written by the
-    task's own thread, so a worker holds one database connection however many sends are in
-    flight (and SQLite's single writer is never contended).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._size = 0
-
-    def send(self, messages: list[Message], size: int) -> list[_Tried]:
-        """Try each message's route, `size` at a time; the outcomes in the messages' order."""
-        if size <= 1 or len(messages) == 1:
-            return [_route_try(message) for message in messages]
-        with self._lock:
-            if self._pool is None or self._size != size:
-                if self._pool is not None:
-                    self._pool.shutdown(wait=True)
-                self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="delivery")
-                self._size = size
-            pool = self._pool
-        return list(pool.map(_route_try, messages))
-
-
-_senders = _Senders()
+_senders = SendingThreads("delivery")
 
 
 def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
@@ -516,7 +487,7 @@ def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
     refused for good) with all the attempts in one transaction, then each retry. Return
     their statuses in order.
     """
-    outcomes = _senders.send(messages, concurrency)
+    outcomes = _senders.map(_route_try, messages, concurrency)
     now = clock.now()
     finals: list[tuple[Message, dict[str, object]]] = []
     retries: list[_Tried] = []
@@ -553,38 +524,13 @@ def _deliver_claimed(messages: list[Message], concurrency: int) -> list[str]:
     return [statuses[message.pk] for message in messages]
 
 
-RECORD_TRIES = 7  # about 30 s of waiting in all: 0.25 s, then twice as long each time
-
-
 def _until_recorded(record: Callable[[], T]) -> T:
     """
-    Run `record` (one transaction, or statements that set absolute values) until the database
-    takes it. What providers have taken is not dropped because the database blinked (a
-    restart, a fail-over, a dropped connection): that would leave the batch claimed, and its
-    unsent codes late by a whole claim. A failed connection is closed and the next try opens
-    a new one. In a request (the immediate backend) or inside a transaction the error goes up
-    at once; after RECORD_TRIES the claims run out as for a dead worker.
+    `until_recorded`: what providers have taken is not dropped because the database blinked,
+    which would leave the batch claimed and its unsent codes late by a whole claim. A request
+    that sends its own code (the immediate backend) does not wait: its error goes up at once.
     """
-    for attempt in range(RECORD_TRIES):
-        try:
-            return record()
-        except (OperationalError, InterfaceError) as exc:
-            if (
-                attempt == RECORD_TRIES - 1
-                or db_connection.in_atomic_block
-                or delivery_runs_in_request()
-            ):
-                raise
-            wait = 0.25 * 2**attempt
-            logger.warning(
-                "Recording a delivery batch failed (%s); trying again in %.2f s",
-                type(exc).__name__,
-                wait,
-            )
-            with contextlib.suppress(DatabaseError):
-                db_connection.close()
-            time.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return until_recorded(record, retry=not delivery_runs_in_request())
 
 
 @task()

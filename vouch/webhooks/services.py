@@ -23,7 +23,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -36,6 +35,7 @@ from django.db import connections, router, transaction
 from django.db.models import Field, JSONField
 
 from vouch.core import clock
+from vouch.core.outbox import SendingThreads, until_recorded
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches_counted
 from vouch.webhooks import guard, signing
 from vouch.webhooks.app_settings import TIMEOUT, webhook_settings
@@ -331,26 +331,7 @@ def _send(delivery: Delivery, event: Event, endpoint: Endpoint | None) -> _Sent:
     return sent
 
 
-class _Senders:
-    """The worker's sending threads, kept for its life (as vouch.delivery.services')."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def send(self, jobs: list[tuple[Delivery, Event, Endpoint | None]], size: int) -> list[_Sent]:
-        if size <= 1 or len(jobs) == 1:
-            return [_send(*job) for job in jobs]
-        with self._lock:
-            if self._pool is None or self._pool._max_workers != size:
-                if self._pool is not None:
-                    self._pool.shutdown(wait=True)
-                self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="webhooks")
-            pool = self._pool
-        return list(pool.map(lambda job: _send(*job), jobs))
-
-
-_senders = _Senders()
+_senders = SendingThreads("webhooks")
 
 
 def deliveries_deliver_due() -> int:
@@ -367,7 +348,8 @@ def deliveries_deliver_due() -> int:
         return 0
     events = Event.objects.in_bulk({delivery.event_id for delivery in deliveries})
     endpoints = Endpoint.objects.in_bulk({delivery.endpoint_id for delivery in deliveries})
-    outcomes = _senders.send(
+    outcomes = _senders.map(
+        lambda job: _send(*job),
         [
             (delivery, events[delivery.event_id], endpoints.get(delivery.endpoint_id))
             for delivery in deliveries
@@ -417,6 +399,17 @@ def _outcomes_record(outcomes: list[_Sent]) -> None:
         else:
             delivery.status = Delivery.Status.FAILED
     failing -= succeeded
+    until_recorded(lambda: _outcomes_store(outcomes, attempts, succeeded, failing, now))
+
+
+def _outcomes_store(
+    outcomes: list[_Sent],
+    attempts: list[Attempt],
+    succeeded: set[int],
+    failing: set[int],
+    now: datetime,
+) -> None:
+    """`_outcomes_record`'s one transaction, as computed: a retry writes the same values."""
     with transaction.atomic():
         Delivery.objects.bulk_update(
             [sent.delivery for sent in outcomes],
