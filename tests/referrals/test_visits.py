@@ -16,7 +16,7 @@ from django.urls import reverse
 from tests.concurrency import run_concurrently
 from vouch.core.requests import Origin
 from vouch.referrals import services
-from vouch.referrals.models import InviteVisitDay, InviteVisitor
+from vouch.referrals.models import InviteDay, InviteVisitor
 from vouch.referrals.selectors import invite_visits
 from vouch.referrals.services import invite_visit_count, invite_visitors_prune
 
@@ -33,7 +33,7 @@ def _today(clock):
 
 
 def _visits(code: str, day) -> int:
-    row = InviteVisitDay.objects.filter(code=code, day=day).first()
+    row = InviteDay.objects.filter(code=code, day=day).first()
     return row.visits if row else 0
 
 
@@ -95,7 +95,7 @@ def test_no_address_user_agent_or_cookie_is_stored(client, make_user):
         REMOTE_ADDR="203.0.113.77",
         HTTP_USER_AGENT="VisitorAgent/1.0",
     )
-    rows = [*InviteVisitor.objects.values(), *InviteVisitDay.objects.values()]
+    rows = [*InviteVisitor.objects.values(), *InviteDay.objects.values()]
     assert len(rows) == 2
     stored = repr(rows)
     for secret in ("203.0.113", "VisitorAgent", "cookie-value", client.session.session_key):
@@ -123,14 +123,14 @@ def test_the_join_page_counts_a_code_written_loosely_under_its_own_form(client, 
 def test_an_unknown_code_counts_nothing(client):
     response = client.get(reverse("web:join", kwargs={"code": "ZZZZZZ"}))
     assert response.status_code == 404
-    assert not InviteVisitDay.objects.exists()
+    assert not InviteDay.objects.exists()
     assert not InviteVisitor.objects.exists()
 
 
 def test_a_head_request_counts_nothing(client, make_user):
     owner = make_user()
     client.head(reverse("web:join", kwargs={"code": owner.invite_code}))
-    assert not InviteVisitDay.objects.exists()
+    assert not InviteDay.objects.exists()
 
 
 def test_a_database_error_while_counting_does_not_break_the_page(

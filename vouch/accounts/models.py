@@ -125,6 +125,14 @@ class User(AbstractBaseUser, PermissionsMixin):
                 fields=["invited_by", "-invite_activated_at", "-id"], name="user_referrals_idx"
             ),
             models.Index(fields=["-date_joined"], name="user_date_joined_idx"),
+            # Activations of a period, across inviters: the referral leaderboard and exports.
+            models.Index(fields=["invite_activated_at", "invited_by"], name="user_activation_idx"),
+            # The all-time leaderboard: the users with most referrals first.
+            models.Index(
+                fields=["-referrals_count", "id"],
+                name="user_leaderboard_idx",
+                condition=Q(referrals_count__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:

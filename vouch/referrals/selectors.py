@@ -16,7 +16,7 @@ from django.urls import reverse
 from vouch.accounts.models import User
 from vouch.core import clock
 from vouch.core.selectors import EXAMPLES, NONE, Violations, violations_of
-from vouch.referrals.models import InviteVisitDay
+from vouch.referrals.models import InviteDay
 
 REFERRAL_ORDERING = ("-invite_activated_at", "-id")
 
@@ -94,7 +94,7 @@ def invite_visits(
     """
     if date_to < date_from:
         raise ValueError("date_to must not be before date_from")
-    rows = InviteVisitDay.objects.filter(day__gte=date_from, day__lte=date_to)
+    rows = InviteDay.objects.filter(day__gte=date_from, day__lte=date_to)
     if code is not None:
         rows = rows.filter(code=code)
     counts = dict(

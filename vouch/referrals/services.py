@@ -27,7 +27,7 @@ from vouch.referrals.errors import (
     InviteNotFound,
     OwnInviteCode,
 )
-from vouch.referrals.models import InviteVisitDay, InviteVisitor
+from vouch.referrals.models import FunnelDay, InviteDay, InviteVisitor
 from vouch.referrals.selectors import user_by_invite_code
 from vouch.webhooks.services import event_record
 
@@ -170,8 +170,15 @@ VISITOR_RETENTION_DAYS = 1
 
 _VISITOR_SQL = "INSERT INTO {table} (day, digest) VALUES (%s, %s) ON CONFLICT DO NOTHING"
 _VISIT_DAY_SQL = (
-    "INSERT INTO {table} (code, day, visits) VALUES (%s, %s, 1) "
+    "INSERT INTO {table} (code, day, visits, codes_requested, sign_ups, activations) "
+    "VALUES (%s, %s, 1, 0, 0, 0) "
     "ON CONFLICT (code, day) DO UPDATE SET visits = {table}.visits + 1"
+)
+# Visits are not tied to a phone, so the day's total counts them under the country "".
+_VISIT_FUNNEL_SQL = (
+    "INSERT INTO {table} (day, country, visits, codes_requested, sign_ups, activations) "
+    "VALUES (%s, '', 1, 0, 0, 0) "
+    "ON CONFLICT (day, country) DO UPDATE SET visits = {table}.visits + 1"
 )
 
 
@@ -214,8 +221,9 @@ def _visit_record(*, code: str, day: date, digest: str) -> bool:
         if cursor.rowcount != 1:
             return False
         cursor.execute(
-            _VISIT_DAY_SQL.format(table=quote(InviteVisitDay._meta.db_table)), [code, day]
+            _VISIT_DAY_SQL.format(table=quote(InviteDay._meta.db_table)), [code, day]
         )
+        cursor.execute(_VISIT_FUNNEL_SQL.format(table=quote(FunnelDay._meta.db_table)), [day])
     return True
 
 
