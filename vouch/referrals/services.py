@@ -220,9 +220,7 @@ def _visit_record(*, code: str, day: date, digest: str) -> bool:
         )
         if cursor.rowcount != 1:
             return False
-        cursor.execute(
-            _VISIT_DAY_SQL.format(table=quote(InviteDay._meta.db_table)), [code, day]
-        )
+        cursor.execute(_VISIT_DAY_SQL.format(table=quote(InviteDay._meta.db_table)), [code, day])
         cursor.execute(_VISIT_FUNNEL_SQL.format(table=quote(FunnelDay._meta.db_table)), [day])
     return True
 
