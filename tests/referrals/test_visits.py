@@ -16,7 +16,7 @@ from django.urls import reverse
 from tests.concurrency import run_concurrently
 from vouch.core.requests import Origin
 from vouch.referrals import services
-from vouch.referrals.models import InviteDay, InviteVisitor
+from vouch.referrals.models import FunnelDay, InviteDay, InviteVisitor
 from vouch.referrals.selectors import invite_visits
 from vouch.referrals.services import invite_visit_count, invite_visitors_prune
 
@@ -42,6 +42,21 @@ def test_a_visitor_counts_once_per_code_and_day(clock):
     assert invite_visit_count(code="A1B2C3", origin=ALICE) is False
     assert invite_visit_count(code="A1B2C3", origin=BOB) is True
     assert _visits("A1B2C3", _today(clock)) == 2
+
+
+def test_the_days_funnel_counts_visits_under_no_country(clock):
+    invite_visit_count(code="A1B2C3", origin=ALICE)
+    invite_visit_count(code="A1B2C3", origin=ALICE)
+    invite_visit_count(code="D4E5F6", origin=BOB)
+    clock.advance(days=1)
+    invite_visit_count(code="A1B2C3", origin=ALICE)
+    day = _today(clock)
+    assert list(FunnelDay.objects.order_by("day").values_list("day", "country", "visits")) == [
+        (day - DAY, "", 2),
+        (day, "", 1),
+    ]
+    funnel = FunnelDay.objects.get(day=day)
+    assert (funnel.codes_requested, funnel.sign_ups, funnel.activations) == (0, 0, 0)
 
 
 def test_another_user_agent_is_another_visitor(clock):
@@ -208,3 +223,4 @@ def test_simultaneous_visits_of_different_visitors_all_count(clock):
     results = run_concurrently(lambda i: invite_visit_count(code="A1B2C3", origin=origins[i]), 8)
     assert results == [True] * 8
     assert _visits("A1B2C3", _today(clock)) == 8
+    assert FunnelDay.objects.get(day=_today(clock), country="").visits == 8

@@ -6,7 +6,7 @@ from vouch.audit.services import audit_prune
 from vouch.core.services import DEFAULT_BATCH_SIZE, limit_counters_prune, task_results_prune
 from vouch.delivery.services import messages_prune
 from vouch.otp.services import challenges_prune
-from vouch.referrals.services import invite_visitors_prune
+from vouch.referrals.services import invite_visitors_prune, referral_networks_prune
 from vouch.webhooks.services import events_prune
 
 
@@ -16,7 +16,8 @@ class Command(BaseCommand):
         "messages (not queued ones) and host-app events (none with a pending delivery) past "
         "DELIVERY_RETENTION_DAYS, audit events past "
         "AUDIT_RETENTION_DAYS, expired rate-limit counters, invite link visitor digests older than "
-        "yesterday (the day counts stay) and, with TASKS_BACKEND=database, "
+        "yesterday (the day counts stay), and clear the network digests of referrals older than "
+        "REFERRALS_FLAG_NETWORK_HOURS and, with TASKS_BACKEND=database, "
         "finished task results past TASK_RESULT_RETENTION_DAYS. Deletes in short batches; "
         "safe to run at any time and as often as wanted."
     )
@@ -51,6 +52,9 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} {counters} expired rate-limit counters.")
         visitors = invite_visitors_prune(batch_size=batch_size, dry_run=dry_run)
         self.stdout.write(f"{verb} {visitors} invite link visitor digests.")
+        networks = referral_networks_prune(batch_size=batch_size, dry_run=dry_run)
+        cleared = "Would clear" if dry_run else "Cleared"
+        self.stdout.write(f"{cleared} {networks} referral network digests.")
         results = task_results_prune(batch_size=batch_size, dry_run=dry_run)
         if results is None:
             self.stdout.write("Task results: not stored in this database (TASKS_BACKEND).")
