@@ -15,6 +15,7 @@ from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.core.phones import InvalidPhone
 from vouch.otp import errors as otp_errors
 from vouch.referrals import errors as referral_errors
+from vouch.referrals.errors import FlagNotFound
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,7 @@ def _body(error: type[ApplicationError]) -> dict[str, Any]:
         ),
         (
             "/api/users/profile/activate_invite_code/",
-            [*error_classes_in(referral_errors), Throttled],
+            [*(e for e in error_classes_in(referral_errors) if e is not FlagNotFound), Throttled],
         ),
     ],
 )

@@ -18,7 +18,12 @@ from vouch.api.permissions import ApiKeyScope
 from vouch.core.errors import ApplicationError, ServiceUnavailable, Throttled
 from vouch.core.phones import InvalidPhone
 from vouch.otp import errors as otp_errors
-from vouch.referrals import errors as referral_errors
+from vouch.referrals.errors import (
+    InviteAlreadyActivated,
+    InviteCycle,
+    InviteNotFound,
+    OwnInviteCode,
+)
 from vouch.webhooks.errors import EndpointInactive, EndpointUrlRefused, EventTypeUnknown
 
 ErrorSerializer = inline_serializer(
@@ -65,7 +70,13 @@ _REF_VALIDATION = {"$ref": "#/components/schemas/ValidationError"}
 # modules (each class in them is documented, so a new one needs no edit here) or classes.
 _OPERATION_RAISES: dict[str, tuple[ModuleType | type[ApplicationError], ...]] = {
     "authenticate": (otp_errors, InvalidPhone, Throttled, ServiceUnavailable),
-    "invite_activate": (referral_errors, Throttled),
+    "invite_activate": (
+        InviteNotFound,
+        OwnInviteCode,
+        InviteCycle,
+        InviteAlreadyActivated,
+        Throttled,
+    ),
     "token_refresh": (TokenNotValid,),
     "logout": (TokenNotValid,),
     "users_create": (PhoneTaken,),
