@@ -327,6 +327,27 @@ def test_checking_costs_one_statement_and_flagging_one_more(make_user, settings)
     assert flagged == checked + 1
 
 
+def test_the_counts_look_at_the_newest_referrals_of_the_window_only(
+    make_user, settings, monkeypatch, clock
+):
+    monkeypatch.setattr(services, "_RECENT", 4)
+    settings.REFERRALS_FLAG_NETWORK_REFERRALS = 2
+    settings.REFERRALS_FLAG_BURST_REFERRALS = 3
+    owner = make_user()
+    _activate(owner)
+    for n in range(3):
+        clock.advance(seconds=1)
+        _activate(owner, origin=_other_network(n))
+    clock.advance(seconds=1)
+    # The first referral from HOME is the fifth newest: out of sight. The burst counts 4 of 5.
+    assert _flags(_activate(owner)) == {FlagReason.BURST: {"referrals": 4, "window_minutes": 10}}
+    settings.REFERRALS_FLAG_BURST_REFERRALS = 6  # above the limit: the rule's count is read
+    clock.advance(seconds=1)
+    assert _flags(_activate(owner, origin=_other_network(9))) == {
+        FlagReason.BURST: {"referrals": 6, "window_minutes": 10}
+    }
+
+
 # --- review -----------------------------------------------------------------------------------
 
 

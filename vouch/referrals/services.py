@@ -433,8 +433,12 @@ class _Rules:
 
 # The figures the rules judge, read in one statement: each part only when its rule is on.
 # The chain climbs from the invitee through each inviter while that inviter's own activation
-# lies within the window, at most `links` rows; the counts read the inviter's referrals of the
-# window through the index user_referrals_idx (invited_by, -invite_activated_at, -id).
+# lies within the window, at most `links` rows. The counts read the inviter's referrals of the
+# window newest first through the index user_referrals_idx (invited_by, -invite_activated_at,
+# -id), at most `_RECENT` of them (or the rule's count, if higher), so that an inviter with a
+# crowd of referrals in the window costs each activation, which holds the tree's lock, a few
+# milliseconds: the count a flag records is exact up to that many.
+_RECENT = 1000
 _CHAIN_CTE = """WITH RECURSIVE chain(id, invited_by_id, links) AS (
     SELECT id, invited_by_id, 1 FROM {user} WHERE id = %s
     UNION ALL
@@ -444,11 +448,14 @@ _CHAIN_CTE = """WITH RECURSIVE chain(id, invited_by_id, links) AS (
 """
 _CHAIN_LINKS = "(SELECT MAX(links) FROM chain)"
 _BURST_COUNT = (
-    "(SELECT COUNT(*) FROM {user} WHERE invited_by_id = %s AND invite_activated_at >= %s)"
+    "(SELECT COUNT(*) FROM (SELECT 1 AS one FROM {user} "
+    "WHERE invited_by_id = %s AND invite_activated_at >= %s "
+    "ORDER BY invite_activated_at DESC, id DESC LIMIT %s) burst)"
 )
 _NETWORK_COUNT = (
-    "(SELECT COUNT(*) FROM {user} u JOIN {referral} r ON r.invitee_id = u.id "
-    "WHERE u.invited_by_id = %s AND u.invite_activated_at >= %s AND r.network = %s)"
+    "(SELECT COUNT(*) FROM (SELECT r.network FROM {user} u JOIN {referral} r "
+    "ON r.invitee_id = u.id WHERE u.invited_by_id = %s AND u.invite_activated_at >= %s "
+    "ORDER BY u.invite_activated_at DESC, u.id DESC LIMIT %s) recent WHERE network = %s)"
 )
 _INVITER_PHONE = "(SELECT phone FROM {user} WHERE id = %s)"
 
@@ -494,9 +501,11 @@ def _figures(
     if chain:
         params += [user_id, rules.chain_links, since(at - timedelta(hours=rules.chain_hours))]
     if burst:
-        params += [inviter_id, since(at - timedelta(minutes=rules.burst_minutes))]
+        burst_since = since(at - timedelta(minutes=rules.burst_minutes))
+        params += [inviter_id, burst_since, max(_RECENT, rules.burst_referrals)]
     if network_on:
-        params += [inviter_id, since(at - timedelta(hours=rules.network_hours)), network]
+        network_since = since(at - timedelta(hours=rules.network_hours))
+        params += [inviter_id, network_since, max(_RECENT, rules.network_referrals), network]
     if phone:
         params.append(inviter_id)
     sql = _figures_sql(connection.vendor, chain, burst, network_on, phone)
