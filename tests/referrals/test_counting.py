@@ -11,10 +11,11 @@ from datetime import UTC
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from tests.concurrency import run_concurrently
 from tests.conftest import new_phone
-from tests.helpers import api_sign_in, committed, last_code
+from tests.helpers import api_sign_in, committed, last_code, page_sign_in
 from vouch.accounts.models import User
 from vouch.accounts.services import user_create
 from vouch.core.requests import Origin
@@ -225,6 +226,19 @@ def test_the_whole_way_through_the_api_counts_every_step(make_user, api, clock):
         codes_requested=1, sign_ups=1, activations=1
     )
     assert Referral.objects.get().network == network_digest(ip="127.0.0.1")
+
+
+def test_the_whole_way_through_the_pages_counts_every_step(make_user, client, clock):
+    owner = make_user()
+    client.get(reverse("web:join", kwargs={"code": owner.invite_code}))
+    answer = page_sign_in(client, new_phone())
+    assert answer.status_code == 302
+    day = _today(clock)
+    assert _invite_day(owner.invite_code, day) == _counts(
+        visits=1, codes_requested=1, sign_ups=1, activations=1
+    )
+    assert _funnel_day(day, "") == _counts(visits=1)
+    assert _funnel_day(day, "RU") == _counts(codes_requested=1, sign_ups=1, activations=1)
 
 
 # --- the network digest -----------------------------------------------------------------------

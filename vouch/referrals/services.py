@@ -99,7 +99,8 @@ def invite_code_activate(
     other try takes a slot of the failure caps before the code is looked up and keeps it only
     if the code was a miss. The write is conditional on the user having no activated code, so
     of concurrent activations by one user exactly one succeeds. Both outcomes go to the audit
-    trail.
+    trail. A success also leaves its `Referral` row, is counted in the funnel of its day and
+    is flagged when it looks self-made, all in its transaction.
     """
     try:
         _refuse_if_activated(user)
