@@ -98,6 +98,14 @@ def test_a_flag_cannot_be_added_changed_or_deleted(admin_client, flags):
     assert response.status_code in (200, 302)
 
 
+def test_deleting_a_flagged_user_in_the_admin_takes_its_flags_along(admin_client, flags):
+    invitee_id = flags[0].invitee_id
+    response = admin_client.post(f"/admin/accounts/user/{invitee_id}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=invitee_id).exists()
+    assert not ReferralFlag.objects.exists()
+
+
 def test_staff_who_may_only_view_flags_cannot_review_them(make_user, flags):
     viewer = make_user(is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_referralflag"))

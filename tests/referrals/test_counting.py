@@ -312,6 +312,18 @@ def test_an_activation_costs_the_same_statements_for_0_and_200_referrals(make_us
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_with_one_invite_code_all_count(clock):
+    owner = user_create(phone="+79161230000")
+    results = run_concurrently(
+        lambda _i: invite_request_count(raw_code=owner.invite_code, country="RU"), 10
+    )
+    assert results == [True] * 10
+    assert _invite_day(owner.invite_code, _today(clock)) == _counts(codes_requested=10)
+    assert _funnel_day(_today(clock), "RU") == _counts(codes_requested=10)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_simultaneous_activations_from_one_network_count_and_flag_exactly(clock, settings):
     settings.REFERRALS_FLAG_NETWORK_REFERRALS = 3
     settings.REFERRALS_FLAG_BURST_REFERRALS = 10

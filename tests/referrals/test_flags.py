@@ -262,7 +262,7 @@ def test_one_activation_may_meet_every_rule_and_still_succeeds(make_user, settin
     assert set(ReferralFlag.objects.values_list("created_at", flat=True)) == {clock.current}
 
 
-def test_the_defaults_flag_nothing_in_an_ordinary_activation(make_user, settings):
+def test_the_default_settings_flag_at_their_thresholds_only(make_user, settings):
     for name in (
         "REFERRALS_FLAG_NETWORK_REFERRALS",
         "REFERRALS_FLAG_BURST_REFERRALS",

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -35,8 +35,8 @@ class ReviewedFilter(admin.SimpleListFilter):
 @admin.register(ReferralFlag)
 class ReferralFlagAdmin(admin.ModelAdmin):
     """
-    Flags are written by the activation's checks and change only by review. Users appear by
-    id and masked phone: their string form is the full phone.
+    Flags are written by the activation's checks, change only by review and go only with
+    their invitee. Users appear by id and masked phone: their string form is the full phone.
     """
 
     list_display = (
@@ -98,10 +98,24 @@ class ReferralFlagAdmin(admin.ModelAdmin):
         # The list's action may change flags (by review); no form changes one.
         return obj is None and super().has_change_permission(request)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # A flag is deleted only with its user (the user's delete page asks about each one);
-        # the list offers no deletion of its own.
-        return obj is not None and super().has_delete_permission(request, obj)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # A flag goes only with its invitee: the model's delete permission stays, so that
+        # deleting a user (which takes its flags along) is not refused for it.
         raise PermissionDenied

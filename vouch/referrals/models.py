@@ -151,7 +151,7 @@ class ReferralFlag(models.Model):
         related_name="+",
     )
     reason = models.CharField(_("reason"), max_length=16, choices=FlagReason.choices)
-    # The figures behind the reason (e.g. {"referrals": 12, "window_seconds": 600}).
+    # The figures behind the reason (e.g. {"referrals": 12, "window_minutes": 10}).
     detail = models.JSONField(_("detail"), default=dict, blank=True)
     created_at = models.DateTimeField(_("flagged at"))
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)

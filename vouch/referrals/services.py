@@ -273,7 +273,7 @@ def _day_add_sql(
     """
     The upsert that adds to the `counts` columns of the row of `model` with `keys`, creating
     it at its first count; with `only_if`, an SQL condition that must hold for anything to be
-    written (INSERT ... SELECT ... WHERE, which SQLite needs for an upsert from a SELECT).
+    written (INSERT ... SELECT ... WHERE: SQLite reads an upsert from a SELECT only with one).
     """
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
