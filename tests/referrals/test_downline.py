@@ -167,6 +167,19 @@ def test_the_levels_take_one_statement_of_an_activation(make_user):
     assert len(writes) == 1, writes
 
 
+def _deletion_statements(make_user, depth: int) -> int:
+    chain = _chain(make_user, depth + 2)
+    _invite(chain[-1], make_user())
+    with CaptureQueriesContext(connection) as queries:
+        user_delete(user=chain[-2])
+    assert _levels(chain[0]) == dict.fromkeys(range(1, depth), 1)
+    return len(queries)
+
+
+def test_a_deletion_costs_the_same_statements_at_any_depth(make_user):
+    assert _deletion_statements(make_user, 1) == _deletion_statements(make_user, 30)
+
+
 # --- deletion ---------------------------------------------------------------------------------
 
 
