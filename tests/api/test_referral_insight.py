@@ -545,3 +545,12 @@ def test_export_streams_outside_a_transaction_in_chunks(staff, client_for, monke
     rows = _rows(response)
     assert [int(r[2]) for r in rows[1:]] == [u.pk for u in invitees]
     assert connection.get_autocommit()
+
+
+def test_a_refusal_speaks_the_callers_language(staff_api):
+    response = staff_api.get(FUNNEL, {"country": "XX"}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.json() == {"country": ["Введите двухбуквенный код страны (ISO 3166)."]}
+    response = staff_api.get(
+        LEADERBOARD, {"period": "day", "to": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert response.json()["period"][0].startswith("Укажите либо period")
