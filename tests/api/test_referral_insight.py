@@ -554,3 +554,28 @@ def test_a_refusal_speaks_the_callers_language(staff_api):
         LEADERBOARD, {"period": "day", "to": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="ru"
     )
     assert response.json()["period"][0].startswith("Укажите либо period")
+
+
+@pytest.mark.parametrize("path", [LEADERBOARD, LEADERBOARD_CSV, FUNNEL, EXPORT])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"from": "0001-01-01", "to": "9999-12-31"},
+        {"from": "9999-12-31"},
+        {"to": "0001-01-01"},
+        {"from": "9999-12-31", "to": "9999-12-31"},
+    ],
+)
+def test_the_widest_dates_answer(tree, staff_api, path, query):
+    response = staff_api.get(path, query)
+    assert response.status_code == 200
+    if response.streaming:
+        assert _rows(response)[0]
+
+
+def test_the_funnel_of_the_widest_period_lists_at_most_3660_days(staff_api):
+    FunnelDay.objects.create(day=_today(), country="RU", activations=1)
+    body = staff_api.get(FUNNEL, {"from": "0001-01-01", "to": "9999-12-31"}).json()
+    assert len(body["days"]) == selectors.FUNNEL_DAYS_MAX
+    assert body["days"][-1]["day"] == "9999-12-31"
+    assert body["activations"] == 1
