@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import BooleanField, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.urls import reverse
@@ -447,7 +447,7 @@ def downline(*, user_id: int) -> Downline:
 # Up to this depth, the members at a depth are read with one join per level up to the user,
 # which PostgreSQL plans from either end as the counts suggest: newest activations first,
 # checking each one's ancestors, for a large downline; from the user down for a small one.
-# Deeper, a walk down restricted to the depth.
+# With more joins its plans go astray: deeper, a walk down restricted to the depth.
 MEMBERS_JOIN_DEPTH_MAX = 8
 
 _MEMBERS_AT_DEPTH_SQL = """
@@ -459,6 +459,23 @@ WITH RECURSIVE down(id, depth) AS (
 )
 SELECT id FROM down WHERE depth = %s
 """
+# On PostgreSQL, each step of the walk takes the children of each member by index (OFFSET 0
+# keeps the planner from folding it into one join over the whole table, which it would plan
+# on a wild guess of the walk's size), and the members found come back as an array: the page
+# is then read by primary key and sorted, never a semi-join that tests each of the newest users
+# against the walk. A million users, depth 9 below 100,000 referrals: 0.2 s instead of 2.
+_MEMBERS_AT_DEPTH_POSTGRESQL = """
+{table}.id = ANY(ARRAY(
+WITH RECURSIVE down(id, depth) AS (
+    SELECT id, 1 FROM {table} WHERE invited_by_id = %s
+    UNION ALL
+    SELECT u.id, d.depth + 1 FROM down d
+    CROSS JOIN LATERAL (SELECT c.id FROM {table} c WHERE c.invited_by_id = d.id OFFSET 0) u
+    WHERE d.depth < %s
+)
+SELECT id FROM down WHERE depth = %s
+))
+"""
 
 
 def downline_members(*, user_id: int, depth: int) -> QuerySet[User]:
@@ -468,11 +485,16 @@ def downline_members(*, user_id: int, depth: int) -> QuerySet[User]:
     """
     if depth < 1:
         raise ValueError("depth must be at least 1")
+    table = connection.ops.quote_name(User._meta.db_table)
+    params = [user_id, depth, depth]
     if depth <= MEMBERS_JOIN_DEPTH_MAX:
         members = User.objects.filter(**{"invited_by__" * (depth - 1) + "invited_by_id": user_id})
+    elif connection.vendor == "postgresql":
+        walk = _MEMBERS_AT_DEPTH_POSTGRESQL.format(table=table)
+        members = User.objects.filter(RawSQL(walk, params, output_field=BooleanField()))  # noqa: S611 (fixed SQL)
     else:
-        sql = _MEMBERS_AT_DEPTH_SQL.format(table=connection.ops.quote_name(User._meta.db_table))
-        members = User.objects.filter(pk__in=RawSQL(sql, [user_id, depth, depth]))  # noqa: S611 (fixed SQL)
+        walk = _MEMBERS_AT_DEPTH_SQL.format(table=table)
+        members = User.objects.filter(pk__in=RawSQL(walk, params))  # noqa: S611 (fixed SQL)
     return (
         members.only("id", "invited_by_id", "invite_activated_at", "referrals_count")
         .annotate(phone_e164=Cast("phone", output_field=CharField()))
