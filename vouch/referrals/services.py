@@ -285,8 +285,7 @@ def _day_add_sql(
     )
     conflict = ", ".join(quote(key) for key in keys)
     return (
-        f"INSERT INTO {table} ({columns}) {source} "
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        f"INSERT INTO {table} ({columns}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
 
 
