@@ -18,6 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -52,14 +53,14 @@ ID_MAX = 2**63 - 1  # the largest id a database column holds; a larger one in th
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def staff_only(view: View) -> View:
     """Staff pass; an anonymous visitor is sent to sign in (and back), anyone else gets 403."""
 
     @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not (request.user.is_active and request.user.is_staff):
@@ -131,7 +132,7 @@ def _page(rows: QuerySet[Any], field: str, cursor: str) -> tuple[list[Any], str]
     return shown, _cursor(getattr(shown[-1], field), shown[-1].pk) if more else ""
 
 
-def _csv(request: HttpRequest, lines: Callable[..., Iterable[str]], name: str) -> HttpResponse:
+def _csv(request: HttpRequest, lines: Callable[..., Iterable[str]], name: str) -> HttpResponseBase:
     form = PeriodForm(request.GET)
     if not form.is_valid():
         return _leaderboard_page(request, form, status=400)
@@ -312,7 +313,7 @@ def _with_inviters(rows: list[User]) -> list[dict[str, Any]]:
             "id": row.pk,
             "phone": row.phone_e164,  # type: ignore[attr-defined]
             "invited_by": row.invited_by_id,
-            "inviter_phone": phones.get(row.invited_by_id, ""),
+            "inviter_phone": phones.get(row.invited_by_id or 0, ""),
             "activated_at": row.invite_activated_at,
             "referrals": row.referrals_count,
         }
@@ -367,7 +368,7 @@ def _flags(rows: list[ReferralFlag]) -> list[dict[str, Any]]:
             "detail": flag_detail(flag.detail or {}),
             "created_at": flag.created_at,
             "reviewed_at": flag.reviewed_at,
-            "reviewer_phone": reviewers.get(flag.reviewed_by_id, ""),
+            "reviewer_phone": reviewers.get(flag.reviewed_by_id or 0, ""),
             "invitee": flag.invitee,
             "inviter": flag.invitee.invited_by,
         }
@@ -398,7 +399,7 @@ def flag_review(request: HttpRequest, flag_id: int) -> HttpResponse:
 @require_GET
 @staff_only
 @never_cache
-def referrals_export(request: HttpRequest) -> HttpResponse:
+def referrals_export(request: HttpRequest) -> HttpResponseBase:
     """Every activation of the period as CSV, streamed row by row."""
     return _csv(request, referrals_csv, "referrals")
 
@@ -406,6 +407,6 @@ def referrals_export(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_only
 @never_cache
-def leaderboard_export(request: HttpRequest) -> HttpResponse:
+def leaderboard_export(request: HttpRequest) -> HttpResponseBase:
     """Every inviter of the period in leaderboard order as CSV, streamed row by row."""
     return _csv(request, leaderboard_csv, "leaderboard")
