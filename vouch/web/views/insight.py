@@ -117,7 +117,8 @@ def _after(rows: QuerySet[Any], field: str, cursor: str) -> QuerySet[Any] | None
     if not (moment.isdigit() and pk.isdigit() and len(moment) <= 18 and len(pk) <= 18):
         return None
     at = EPOCH + int(moment) * MICROSECOND
-    return rows.filter(Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": int(pk)}))
+    # The bound on `field` alone lets the index range start at the cursor; the rest breaks ties.
+    return rows.filter(Q(**{f"{field}__lte": at}) & (Q(**{f"{field}__lt": at}) | Q(pk__lt=int(pk))))
 
 
 def _page(rows: QuerySet[Any], field: str, cursor: str) -> tuple[list[Any], str] | None:
