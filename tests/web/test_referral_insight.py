@@ -308,6 +308,14 @@ def test_a_bad_country_is_a_form_error(staff_client, funnel_days, country):
     assert 'id="funnel"' not in response.content.decode()
 
 
+def test_a_period_of_many_years_has_its_sums_but_no_day_by_day(staff_client, funnel_days):
+    response = staff_client.get("/staff/referrals/funnel/?from=0001-01-01&to=9999-12-31")
+    assert response.status_code == 200
+    assert table(response, "funnel")[-1][:2] == ["Activations", "109"]
+    assert "Day by day, a period of at most 1,098 days is shown." in text(response)
+    assert "<svg" not in response.content.decode()
+
+
 def test_an_empty_period_says_so(staff_client, funnel_days):
     response = staff_client.get("/staff/referrals/funnel/?from=2001-01-01&to=2001-01-31")
     assert response.status_code == 200

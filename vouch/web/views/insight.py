@@ -49,6 +49,9 @@ from vouch.web.forms import PERIOD_PRESETS, FlagsForm, FunnelForm, MembersForm, 
 from vouch.web.pictures import funnel_chart_svg
 
 LEADERBOARD_SIZE = 50  # rows of the page; the CSV holds every inviter of the period
+# The longest period drawn day by day: a bar and a table row per day. An open end is clamped
+# to the days that have figures; two dates far apart would be millions of empty days.
+PER_DAY_MAX = 3 * 366
 ID_MAX = 2**63 - 1  # the largest id a database column holds; a larger one in the address: 404
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -78,6 +81,13 @@ def _period_of(form: PeriodForm) -> Period:
     if form.dated:
         return Period(date_from=form.cleaned_data.get("from"), date_to=form.cleaned_data.get("to"))
     return period_preset(form.preset)
+
+
+def _span(period: Period) -> int:
+    """The days of a period with both ends; 0 when an end is open (the days counted bound it)."""
+    if period.date_from is None or period.date_to is None:
+        return 0
+    return (period.date_to - period.date_from).days + 1
 
 
 def _address(name: str, query: dict[str, Any], *, fragment: str = "", **kwargs: Any) -> str:
@@ -210,7 +220,11 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
         period = _period_of(form)
         try:
             totals = funnel(period=period, country=country or None)
-            days = funnel_per_day(period=period, country=country or None)
+            days = (
+                funnel_per_day(period=period, country=country or None)
+                if _span(period) <= PER_DAY_MAX
+                else None
+            )
             countries = funnel_countries(period=period)
         except (ValueError, ApplicationError) as error:
             form.add_error(None, _refusal(error))
@@ -223,6 +237,7 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
                 conversion=totals.conversion,
                 days=days,
                 chart=funnel_chart_svg(days) if days else "",
+                per_day_max=PER_DAY_MAX,
                 countries=[
                     {
                         "code": code,
