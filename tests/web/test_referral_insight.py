@@ -211,6 +211,17 @@ def test_the_preset_links_keep_their_period_and_mark_the_current_one(staff_clien
     assert 'href="/staff/referrals/export.csv?period=week"' in page
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["/staff/referrals/", "/staff/referrals/export.csv", "/staff/referrals/leaderboard.csv"],
+)
+def test_the_widest_dates_there_are_work(staff_client, tree, url):
+    response = staff_client.get(f"{url}?from=0001-01-01&to=9999-12-31")
+    assert response.status_code == 200
+    if isinstance(response, StreamingHttpResponse):
+        assert len(b"".join(response.streaming_content).splitlines()) > 1
+
+
 def test_the_default_period_is_the_last_30_days(staff_client, tree):
     page = staff_client.get("/staff/referrals/").content.decode()
     assert 'href="/staff/referrals/export.csv?period=month"' in page
@@ -389,6 +400,9 @@ def test_members_are_paginated_by_cursor(staff_client, settings, make_user):
         ("depth=99999999999999999999", "Ensure this value is less than or equal to"),
         ("cursor=garbage", "This page link is broken or out of date."),
         ("cursor=1.2.3", "This page link is broken or out of date."),
+        ("cursor=999999999999999999.1", "This page link is broken or out of date."),
+        ("cursor=%C2%B2.1", "This page link is broken or out of date."),
+        ("cursor=.", "This page link is broken or out of date."),
     ],
 )
 def test_a_bad_depth_or_page_link_is_a_message(staff_client, tree, query, message):
@@ -460,7 +474,9 @@ def test_the_flag_filters(staff_client, flags, query, shown):
     assert ids == [str(flags[n].pk) for n in shown]
 
 
-@pytest.mark.parametrize("query", ["status=closed", "reason=spam", "cursor=x"])
+@pytest.mark.parametrize(
+    "query", ["status=closed", "reason=spam", "cursor=x", "cursor=999999999999999999.1"]
+)
 def test_a_bad_flag_filter_is_a_message(staff_client, flags, query):
     response = staff_client.get(f"/staff/referrals/flags/?{query}")
     assert response.status_code == 200
@@ -495,6 +511,8 @@ def test_mark_reviewed_goes_back_only_to_the_queue(staff_client, flags):
         "https://evil.example/",
         "//evil.example/staff/referrals/flags/",
         "/profile/",
+        "/staff/referrals/flags/\r\nSet-Cookie: x=1",
+        "/staff/referrals/flags/?q=\u00e9",
     ):
         response = staff_client.post(
             f"/staff/referrals/flags/{flags[0].pk}/review/", {"next": elsewhere}

@@ -124,9 +124,12 @@ def _after(rows: QuerySet[Any], field: str, cursor: str) -> QuerySet[Any] | None
     if not cursor:
         return rows
     moment, _dot, pk = cursor.partition(".")
-    if not (moment.isdigit() and pk.isdigit() and len(moment) <= 18 and len(pk) <= 18):
+    if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in (moment, pk)):
         return None
-    at = EPOCH + int(moment) * MICROSECOND
+    try:
+        at = EPOCH + int(moment) * MICROSECOND
+    except OverflowError:  # past the year 9999
+        return None
     # The bound on `field` alone lets the index range start at the cursor; the rest breaks ties.
     return rows.filter(Q(**{f"{field}__lte": at}) & (Q(**{f"{field}__lt": at}) | Q(pk__lt=int(pk))))
 
@@ -407,7 +410,13 @@ def flag_review(request: HttpRequest, flag_id: int) -> HttpResponse:
     messages.success(request, _("The flag is marked reviewed."))
     back = request.POST.get("next", "")
     flags = reverse("web:insight-flags")
-    if not (back.startswith(flags) and "//" not in back and "\\" not in back):
+    if not (
+        back.startswith(flags)
+        and back.isascii()
+        and back.isprintable()
+        and "//" not in back
+        and "\\" not in back
+    ):
         back = flags
     return redirect(back)
 
