@@ -533,3 +533,15 @@ def test_schema_documents_the_referral_insight(api):
     assert {"depth", "cursor", "page_size"} <= {p["name"] for p in members["parameters"]}
     funnel_params = {p["name"] for p in paths["/api/referrals/funnel/"]["get"]["parameters"]}
     assert funnel_params == {"period", "from", "to", "country"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_streams_outside_a_transaction_in_chunks(staff, client_for, monkeypatch):
+    """As served: no transaction around the request, the cursor opens one of its own."""
+    monkeypatch.setattr(selectors, "CSV_CHUNK_SIZE", 2)
+    inviter = _user()
+    invitees = [_user(inviter=inviter, at=_at(_today(), hour)) for hour in range(5)]
+    response = client_for(staff).get(EXPORT, {"period": "day"})
+    rows = _rows(response)
+    assert [int(r[2]) for r in rows[1:]] == [u.pk for u in invitees]
+    assert connection.get_autocommit()

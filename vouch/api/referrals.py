@@ -330,15 +330,19 @@ class FlagSerializer(serializers.Serializer):
                 ("reviewed_at", flag.reviewed_at),
             )
         }
-        inviter = flag.invitee.invited_by
+        inviter_id = flag.inviter_id  # type: ignore[attr-defined]
         return {
             "id": flag.pk,
             "reason": flag.reason,
             "detail": flag.detail,
             **data,
             "reviewed_by": flag.reviewed_by_id,
-            "invitee": _user_ref(flag.invitee.pk, flag.invitee.phone),
-            "inviter": _user_ref(inviter.pk, inviter.phone) if inviter is not None else None,
+            "invitee": _user_ref(flag.invitee_id, flag.invitee_phone),  # type: ignore[attr-defined]
+            "inviter": (
+                _user_ref(inviter_id, flag.inviter_phone)  # type: ignore[attr-defined]
+                if inviter_id is not None
+                else None
+            ),
         }
 
 
