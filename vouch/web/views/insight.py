@@ -388,8 +388,10 @@ def _flags(rows: list[ReferralFlag]) -> list[dict[str, Any]]:
             "created_at": flag.created_at,
             "reviewed_at": flag.reviewed_at,
             "reviewer_phone": reviewers.get(flag.reviewed_by_id or 0, ""),
-            "invitee": flag.invitee,
-            "inviter": flag.invitee.invited_by,
+            "invitee": {"id": flag.invitee_id, "phone": flag.invitee_phone},  # type: ignore[attr-defined]
+            "inviter": {"id": flag.inviter_id, "phone": flag.inviter_phone}  # type: ignore[attr-defined]
+            if flag.inviter_id  # type: ignore[attr-defined]
+            else None,
         }
         for flag in rows
     ]
