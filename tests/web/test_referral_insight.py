@@ -136,6 +136,24 @@ def test_only_the_staff_pages_load_their_style_sheet(client, staff):
     assert "web/insight.css" in client.get("/staff/referrals/").content.decode()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/staff/referrals/?period=all",
+        "/staff/referrals/funnel/?period=week",
+        "/staff/referrals/flags/?status=all",
+    ],
+)
+def test_the_pages_need_no_inline_script_or_style(staff_client, tree, funnel_days, flags, url):
+    response = staff_client.get(url)
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    page = response.content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+    assert "<style" not in page and " style=" not in page
+    assert response["Cache-Control"].startswith("max-age=0, no-cache, no-store")
+
+
 def test_signing_in_from_the_redirect_leads_back_to_the_page(client, staff):
     sent = client.get("/staff/referrals/flags/?status=all")
     assert client.get(sent.url).status_code == 200  # /login/?next=...
