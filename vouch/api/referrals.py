@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from vouch.accounts.models import User
+from vouch.accounts.selectors import signed_in_user
 from vouch.api.fields import StrictIntegerField
 from vouch.api.filters import MAX_ID
 from vouch.api.pagination import ReferralPagination
@@ -529,7 +530,7 @@ class FlagReviewView(GenericAPIView):
     def post(self, request: Request, pk: int) -> Response:
         if pk > MAX_ID:
             raise FlagNotFound()
-        referral_flag_review(flag_id=pk, reviewer=request.user)
+        referral_flag_review(flag_id=pk, reviewer=signed_in_user(request))
         flag = referral_flags(status="all").filter(pk=pk).first()
         if flag is None:  # deleted with its invitee meanwhile
             raise FlagNotFound()

@@ -311,9 +311,9 @@ def _ranking(period: Period) -> QuerySet[Any]:
         User.objects.filter(period.moments(), invited_by_id__isnull=False)
         .order_by()
         .values("invited_by_id")
-        .annotate(referrals=Count("id"))
-        .order_by("-referrals", "invited_by_id")
-        .values_list("invited_by_id", "referrals")
+        .annotate(in_period=Count("id"))
+        .order_by("-in_period", "invited_by_id")
+        .values_list("invited_by_id", "in_period")
     )
 
 
@@ -598,7 +598,7 @@ def leaderboard_csv(*, period: Period) -> Iterator[str]:
             pk: rest
             for pk, *rest in _with_figures(
                 User.objects.filter(pk__in=[pk for pk, _n in chunk]).order_by(), period
-            ).values_list("pk", "phone_e164", "downline", "link_visits")
+            ).values_list("pk", "phone_e164", "downline", "link_visits")  # type: ignore[misc]
         }
         for pk, referrals in chunk:
             if pk not in figures:  # deleted since the ranking was read
