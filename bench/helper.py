@@ -8,7 +8,12 @@ servers: `helper.py vouch ...` loads Vouch's settings, `helper.py floor ...` the
   token PHONE [staff]               an access token for PHONE (created if missing)
   inviter ID                        access token of user ID, and their referrals
   activation-tokens COUNT FILE      COUNT fresh users' tokens into FILE; prints an invite code
-  probe SCENARIO [ARG]              SQL statements of one request (CaptureQueriesContext)
+  top-inviter                       the user with most referrals: {"id", "referrals"}
+  staff-session PHONE               a signed-in session of staff user PHONE (created if missing):
+                                    the Cookie header's value
+  api-key SCOPE                     a new API key with SCOPE, in clear
+  probe SCENARIO [ARG]              SQL statements of one request (CaptureQueriesContext);
+                                    `probe header PATH NAME VALUE`: a GET with that header
   quick [immediate]                 `probe` for every scenario of `run.py --quick`, as JSON
                                     (with `immediate`: step 1 only, for TASKS_BACKEND=immediate)
 """
@@ -165,6 +170,36 @@ def activation_tokens(count: int, path: str) -> None:
     print(inviter.invite_code)
 
 
+def top_inviter() -> None:
+    from vouch.accounts.models import User
+
+    top = User.objects.order_by("-referrals_count", "id").values("id", "referrals_count").first()
+    if top is None or not top["referrals_count"]:
+        sys.exit("no user has referrals")
+    print(json.dumps({"id": top["id"], "referrals": top["referrals_count"]}))
+
+
+def staff_session(phone_: str) -> None:
+    """Sign a staff user in the way the login view ends (django.contrib.auth.login)."""
+    from django.conf import settings
+
+    from vouch.accounts.models import User
+    from vouch.accounts.services import user_create
+
+    user = User.objects.filter(phone=phone_).first() or user_create(phone=phone_, is_staff=True)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    print(f"{name}={client.cookies[name].value}")
+
+
+def api_key(scope: str) -> None:
+    from vouch.apikeys.services import api_key_create
+
+    _key, raw = api_key_create(name=f"bench {scope}", scopes=[scope])
+    print(raw)
+
+
 def probe(scenario: str, arg: str, n: int | None = None) -> dict:
     """
     One request in-process; its status and statements. The phone is +7994 and N (default the
@@ -197,6 +232,9 @@ def probe(scenario: str, arg: str, n: int | None = None) -> dict:
                 HTTP_AUTHORIZATION=f"Bearer {tok}",
                 **post,
             )
+        elif scenario == "header":
+            path, name, value = arg.split(" ", 2)
+            response = client.get(path, headers={name: value})
         else:
             response = client.get(
                 arg.split(" ")[0], HTTP_AUTHORIZATION=f"Bearer {arg.split(' ')[1]}"
@@ -254,6 +292,12 @@ elif cmd == "inviter":
     inviter(int(args[0]))
 elif cmd == "activation-tokens":
     activation_tokens(int(args[0]), args[1])
+elif cmd == "top-inviter":
+    top_inviter()
+elif cmd == "staff-session":
+    staff_session(args[0])
+elif cmd == "api-key":
+    api_key(args[0])
 elif cmd == "probe":
     print(json.dumps(probe(args[0], " ".join(args[1:]))))
 elif cmd == "quick":

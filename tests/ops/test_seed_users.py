@@ -163,7 +163,7 @@ def test_tree_counts_match_and_the_integrity_checks_pass(tree):
     assert tree.referrals_count == 60 == User.objects.filter(invited_by=tree).count()
     out = io.StringIO()
     call_command("check_integrity", stdout=out)
-    assert "All 9 checks passed." in out.getvalue()
+    assert re.search(r"All \d+ checks passed\.", out.getvalue())
     invited = User.objects.filter(invited_by__isnull=False).count()
     assert invited > 200  # the 60 and about 60 % of the other 339
     assert sum(u.referrals_count for u in _seeded()) == invited
@@ -282,7 +282,7 @@ def test_tree_a_second_run_does_not_collide(tree):
     assert User.objects.values("invite_code").distinct().count() == 501
     out = io.StringIO()
     call_command("check_integrity", stdout=out)
-    assert "All 9 checks passed." in out.getvalue()
+    assert re.search(r"All \d+ checks passed\.", out.getvalue())
     referrals = Referral.objects.count()
     assert sum(FunnelDay.objects.values_list("activations", flat=True)) == referrals
     assert sum(InviteDay.objects.values_list("activations", flat=True)) == referrals
