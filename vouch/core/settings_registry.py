@@ -778,6 +778,90 @@ SECTIONS: tuple[Section, ...] = (
                 ),
             ),
             Variable(
+                "REFERRALS_FLAG_NETWORK_REFERRALS",
+                "REFERRALS_FLAG_NETWORK_HOURS",
+                default=(
+                    "`3`, `24`",
+                    "`3`, `24`",
+                ),
+                meaning=(
+                    (
+                        "Suspicious referrals, rule `same_network`: this many referrals of one "
+                        "inviter from one client network (IPv4 /24, IPv6 /48) within this many "
+                        "hours flag the one that reaches the count and every later one. The "
+                        "hours are also how long a referral keeps its network digest. `0` in "
+                        "either switches the rule off."
+                    ),
+                    (
+                        "Подозрительные приглашения, правило `same_network`: столько приглашённых"
+                        " одного пригласившего из одной сети клиента (IPv4 /24, IPv6 /48) за "
+                        "столько часов помечают того, на ком счёт достигнут, и всех следующих. "
+                        "Столько же часов приглашение хранит хеш сети. `0` в любой из двух "
+                        "выключает правило."
+                    ),
+                ),
+            ),
+            Variable(
+                "REFERRALS_FLAG_BURST_REFERRALS",
+                "REFERRALS_FLAG_BURST_MINUTES",
+                default=(
+                    "`10`, `10`",
+                    "`10`, `10`",
+                ),
+                meaning=(
+                    (
+                        "Rule `burst`: this many activations of one inviter's code within this "
+                        "many minutes flag the one that reaches the count and every later one. "
+                        "`0` in either switches the rule off."
+                    ),
+                    (
+                        "Правило `burst`: столько активаций кода одного пригласившего за столько"
+                        " минут помечают ту, на которой счёт достигнут, и все следующие. `0` в "
+                        "любой из двух выключает правило."
+                    ),
+                ),
+            ),
+            Variable(
+                "REFERRALS_FLAG_PHONE_RANGE_DIGITS",
+                default=(
+                    "`2`",
+                    "`2`",
+                ),
+                meaning=(
+                    (
+                        "Rule `phone_range`: an invitee whose phone number equals the inviter's "
+                        "but for this many last digits is flagged. `0` switches the rule off."
+                    ),
+                    (
+                        "Правило `phone_range`: приглашённый, чей номер совпадает с номером "
+                        "пригласившего везде, кроме стольких последних цифр, помечается. `0` "
+                        "выключает правило."
+                    ),
+                ),
+            ),
+            Variable(
+                "REFERRALS_FLAG_CHAIN_LINKS",
+                "REFERRALS_FLAG_CHAIN_HOURS",
+                default=(
+                    "`5`, `24`",
+                    "`5`, `24`",
+                ),
+                meaning=(
+                    (
+                        "Rule `fast_chain`: an activation that ends a chain of this many "
+                        "activations (its own, its inviter's, the inviter's inviter's, and so "
+                        "on) all made within this many hours is flagged. `0` in either switches "
+                        "the rule off."
+                    ),
+                    (
+                        "Правило `fast_chain`: активация, которая замыкает цепочку из стольких "
+                        "активаций (её самой, её пригласившего, его пригласившего и так далее), "
+                        "сделанных за столько часов, помечается. `0` в любой из двух выключает "
+                        "правило."
+                    ),
+                ),
+            ),
+            Variable(
                 "ADMIN_LOGIN_FAILURES_PER_ACCOUNT",
                 default=(
                     "`5`",

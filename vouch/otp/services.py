@@ -51,7 +51,7 @@ from vouch.otp.inputs import channel_resolve, code_normalize, email_for_channel,
 from vouch.otp.messages import code_email, code_sms_text
 from vouch.otp.models import Challenge, Channel, DeliveryStatus
 from vouch.otp.selectors import CONVERSION_MAX_HOURS
-from vouch.referrals.services import invite_code_activate
+from vouch.referrals.services import invite_code_activate, invite_request_count
 from vouch.webhooks.services import events_record
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,10 @@ def challenge_request(
 def _challenge_create(
     *, phone: str, channel: str, email: str, invite_code: str, origin: Origin, language: str
 ) -> Challenge:
-    """Write the challenge, its message (unless withheld) and the audit lines; one commit."""
+    """
+    Write the challenge, its message (unless withheld) and the audit lines, and count a
+    request with an invite code in the funnel (`invite_request_count`); one commit.
+    """
     by_email = channel == Channel.EMAIL
     withheld = by_email and not _email_signs_in(phone=phone, email=email)
     test_code = otp_settings.TEST_NUMBERS.get(phone)
@@ -219,9 +222,10 @@ def _challenge_create(
                 language=language,
                 expires_at=expires_at,
             )
+        region = phone_region(phone) or ""
         challenge = Challenge(
             phone=phone,
-            region=phone_region(phone) or "",
+            region=region,
             channel=channel,
             destination=destination,
             code_hash=code_hash(code=code, salt=salt, phone=phone),
@@ -236,6 +240,8 @@ def _challenge_create(
             delivery_status=delivery,
         )
         rows_insert([challenge])
+        if invite_code:
+            invite_request_count(raw_code=invite_code, country=region)
         audit_record(Kind.CODE_REQUESTED, phone=phone, origin=origin, outcome=channel)
         if test_code:
             audit_record(Kind.CODE_SENT, phone=phone, origin=origin, outcome="test_number")
@@ -367,9 +373,9 @@ def _challenge_consume(*, phone: str, code: str, origin: Origin) -> Challenge:
     return challenge
 
 
-def _invite_outcome(user: User, raw_code: str, origin: Origin) -> dict[str, Any]:
+def _invite_outcome(user: User, raw_code: str, origin: Origin, *, sign_up: bool) -> dict[str, Any]:
     try:
-        invite_code_activate(user=user, raw_code=raw_code, origin=origin)
+        invite_code_activate(user=user, raw_code=raw_code, origin=origin, sign_up=sign_up)
     except ApplicationError as error:
         return {"activated": False, "code": error.code}
     return {"activated": True}
@@ -476,7 +482,7 @@ def _sign_in(
     invite = None
     if raw_invite:
         events = _stored(events)
-        invite = _invite_outcome(user, raw_invite, origin)
+        invite = _invite_outcome(user, raw_invite, origin, sign_up=created)
 
     if not created:  # a new account was created signed in
         User.objects.filter(pk=user.pk).update(last_login=now)

@@ -23,3 +23,9 @@ class InviteAlreadyActivated(ApplicationError):
     status = 409
     message = _("You have already activated an invite code.")
     extra_example = {"activated_invite_code": "A1B2C3"}
+
+
+class FlagNotFound(ApplicationError):
+    code = "not_found"
+    status = 404
+    message = _("No referral flag like this exists.")

@@ -17,6 +17,7 @@ from vouch.core.codes import INVITE_CODE_MAX_INPUT
 from vouch.core.phones import InvalidPhone, phone_parse
 from vouch.otp.app_settings import otp_settings
 from vouch.otp.models import Channel
+from vouch.referrals.models import FlagReason
 from vouch.web.phone_formats import phone_formats_json
 
 
@@ -177,3 +178,113 @@ class DeleteForm(PageForm):
         ),
         error_messages={"required": _("Tick the box to confirm.")},
     )
+
+
+# --- the staff pages of referral insight ------------------------------------------------------
+
+PERIOD_PRESETS = {
+    "day": _("Today"),
+    "week": _("Last 7 days"),
+    "month": _("Last 30 days"),
+    "all": _("All time"),
+}
+DEFAULT_PERIOD = "month"
+DEPTH_MAX = 10_000  # far below any tree there is, far above what an integer column refuses
+ISO_DATE = "%Y-%m-%d"
+
+
+class PeriodForm(PageForm):
+    """
+    The period of a staff page, read from the address: a preset (`period`: day, week, month,
+    all) or dates (`from`, `to`: ISO dates, UTC days, inclusive, either may be open). Dates,
+    when given, win over the preset, so the date form can carry the preset it was opened with.
+    """
+
+    period = forms.ChoiceField(
+        choices=[("", ""), *PERIOD_PRESETS.items()], required=False, widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # `from` is a keyword in Python: these two fields are added by name.
+        date = forms.DateInput(attrs={"type": "date"}, format=ISO_DATE)
+        self.fields["from"] = forms.DateField(
+            label=_("From"), required=False, input_formats=[ISO_DATE], widget=date
+        )
+        self.fields["to"] = forms.DateField(
+            label=_("To"), required=False, input_formats=[ISO_DATE], widget=date
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and start > end:
+            self.add_error("to", _("The end date is before the start date."))
+        return cleaned
+
+    @property
+    def dated(self) -> bool:
+        """Whether dates (rather than a preset) choose the period."""
+        return bool(self.cleaned_data.get("from") or self.cleaned_data.get("to"))
+
+    @property
+    def preset(self) -> str:
+        """The preset in force: the one asked for, or the default; "" when dates choose."""
+        if self.dated:
+            return ""
+        return self.cleaned_data.get("period") or DEFAULT_PERIOD
+
+    def query(self) -> dict[str, str]:
+        """The address parameters of the period chosen, for the links that keep it."""
+        if not self.dated:
+            return {"period": self.preset}
+        return {
+            name: self.cleaned_data[name].strftime(ISO_DATE)
+            for name in ("from", "to")
+            if self.cleaned_data.get(name)
+        }
+
+
+class FunnelForm(PeriodForm):
+    """The funnel's period and, optionally, one country (of the phone, ISO 3166 alpha-2)."""
+
+    country = forms.CharField(label=_("Country"), required=False, max_length=8)
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip().upper()
+        if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise forms.ValidationError(
+                _("A country is two letters (ISO 3166), such as RU."), code="invalid"
+            )
+        return country
+
+    def query(self) -> dict[str, str]:
+        query = super().query()
+        if self.cleaned_data.get("country"):
+            query["country"] = self.cleaned_data["country"]
+        return query
+
+
+class MembersForm(PageForm):
+    """Which level of a user's downline to list (`depth`, 1: direct referrals), from where."""
+
+    depth = forms.IntegerField(
+        label=_("Depth"), required=False, min_value=1, max_value=DEPTH_MAX, widget=forms.HiddenInput
+    )
+    cursor = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+
+class FlagsForm(PageForm):
+    """The flag queue's filter: open, reviewed or all flags, of one reason or all."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("open", _("Open")), ("reviewed", _("Reviewed")), ("all", _("All"))],
+    )
+    reason = forms.ChoiceField(label=_("Reason"), required=False)
+    cursor = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [("", _("Any reason")), *FlagReason.choices]

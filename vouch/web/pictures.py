@@ -1,16 +1,19 @@
 """
-The two pictures of the profile page, as inline SVG that CSS sizes: the QR code of the invite
-link and a bar chart of referrals per day. Both are built from numbers and escaped text only
-(format_html), so nothing a user typed can leave the markup it was put in.
+The pictures of the pages, as inline SVG that CSS sizes: the QR code of the invite link and a
+bar chart of referrals per day (the profile), and the activations per day (the staff funnel).
+All are built from numbers and escaped text only (format_html), so nothing a user typed can
+leave the markup it was put in.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
 
 import segno
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
@@ -190,6 +193,100 @@ def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
         height=CHART_HEIGHT,
         ids=ids,
         title=gettext("Referrals per day"),
+        desc=description,
+        body=_join(parts),
+    )
+
+
+def funnel_chart_svg(days: Sequence[tuple[date, Any]]) -> SafeString:
+    """
+    Return a bar chart of the activations on each day of `days` ((day, Funnel), oldest first,
+    every day of the period), as an inline <svg> whose <title> and <desc> say what it shows;
+    the page's table beside it holds every figure of every day.
+    """
+    counts = [(day, int(figures.activations)) for day, figures in days]
+    total = sum(count for _day, count in counts)
+    peak = max((count for _day, count in counts), default=0)
+    ids = f"funnel-chart-{uuid.uuid4().hex[:12]}"
+    first_day, last_day = counts[0][0], counts[-1][0]
+
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    baseline_y = CHART_TOP + plot_height
+    slot = (CHART_WIDTH - 2 * CHART_SIDE) / len(counts)
+    bar_width = max(slot * 0.7, 0.5)
+    parts = [
+        format_html(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
+            CHART_SIDE,
+            _number(baseline_y + 0.5),
+            CHART_WIDTH - CHART_SIDE,
+            _number(baseline_y + 0.5),
+            BASELINE_COLOUR,
+        )
+    ]
+    description = ngettext(
+        "%(count)s activation from %(first)s to %(last)s.",
+        "%(count)s activations from %(first)s to %(last)s.",
+        total,
+    ) % {
+        "count": number_format(total, force_grouping=True),
+        "first": date_format(first_day, DATE_STYLE),
+        "last": date_format(last_day, DATE_STYLE),
+    }
+    if peak == 0:
+        parts.append(
+            _text(CHART_WIDTH / 2, CHART_TOP + plot_height / 2, "middle", gettext("No activations"))
+        )
+    else:
+        peak_day = next(day for day, count in counts if count == peak)
+        busiest = ngettext(
+            "Busiest day: %(day)s, with %(count)s activation.",
+            "Busiest day: %(day)s, with %(count)s activations.",
+            peak,
+        ) % {
+            "day": date_format(peak_day, DATE_STYLE),
+            "count": number_format(peak, force_grouping=True),
+        }
+        description = f"{description} {busiest}"
+        for index, (day, count) in enumerate(counts):
+            if count == 0:
+                continue
+            height = max(plot_height * count / peak, 1)
+            x = CHART_SIDE + index * slot + (slot - bar_width) / 2
+            parts.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
+                    "<title>{}: {}</title></rect>",
+                    _number(x),
+                    _number(baseline_y - height),
+                    _number(bar_width),
+                    _number(height),
+                    BAR_COLOUR,
+                    date_format(day, DATE_STYLE),
+                    number_format(count, force_grouping=True),
+                )
+            )
+        parts.append(
+            _text(CHART_SIDE, CHART_TOP - 4, "start", number_format(peak, force_grouping=True))
+        )
+    parts.append(_text(CHART_SIDE, CHART_HEIGHT - 4, "start", date_format(first_day, DATE_STYLE)))
+    if last_day != first_day:
+        parts.append(
+            _text(
+                CHART_WIDTH - CHART_SIDE, CHART_HEIGHT - 4, "end", date_format(last_day, DATE_STYLE)
+            )
+        )
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        'role="img" aria-labelledby="{ids}-title {ids}-desc">'
+        '<title id="{ids}-title">{title}</title>'
+        '<desc id="{ids}-desc">{desc}</desc>'
+        "{body}"
+        "</svg>",
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        ids=ids,
+        title=gettext("Activations per day"),
         desc=description,
         body=_join(parts),
     )
