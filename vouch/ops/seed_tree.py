@@ -24,7 +24,9 @@ ACTIVATED_SHARE = 0.6  # of the users other than user 0 and its M referrals
 PREFERENTIAL = 0.6  # of the inviters drawn: in proportion to their referrals so far
 AT_SIGN_UP = 0.7  # activations that came with the account's first sign-in
 SHARED_NETWORK = 0.1  # activations from the same network as the inviter's previous one
-NETWORK_KEPT_DAYS = 30  # older activations have had their network digest cleared
+# Network digests are kept for the same-network rule's window (24 hours by default) and
+# cleared by the prune after it: only the last day's activations still have one.
+NETWORK_KEPT_DAYS = 1
 
 # (ISO country, E.164 prefix, digits after it, share of the users); each checked valid with
 # libphonenumber over its whole range.

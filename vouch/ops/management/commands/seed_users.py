@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from ipaddress import IPv4Address
 from itertools import islice
 from typing import Any
 
@@ -30,7 +31,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
-from django.utils.crypto import salted_hmac
 
 from vouch.accounts.models import User
 from vouch.core import clock
@@ -41,6 +41,7 @@ from vouch.otp.hashing import code_generate, code_hash, salt_generate
 from vouch.otp.models import Challenge, Channel, DeliveryStatus
 from vouch.referrals import services as referral_services
 from vouch.referrals.models import FlagReason, FunnelDay, InviteDay, Referral, ReferralFlag
+from vouch.referrals.services import network_digest
 
 PHONE_PREFIX = "+7999"  # Russian mobile numbers: +7 999 followed by 7 digits
 PHONE_DIGITS = 7
@@ -52,6 +53,7 @@ CHALLENGES_SPREAD = timedelta(days=30)
 DEFAULT_BATCH = 5000
 FLAGS = 300  # flagged referrals in a tree
 FLAGS_REVIEWED = 0.4
+NETWORKS_FROM = int(IPv4Address("11.0.0.0"))  # the seeded clients' networks: /24s from here
 
 
 def encode_code(number: int) -> str:
@@ -350,10 +352,9 @@ class Command(BaseCommand):
             number = tree.network[index]
             if number < 0:
                 return ""
-            if number not in networks:
-                networks[number] = salted_hmac(
-                    "vouch.referrals.network", f"seed {stamp} {number}", algorithm="sha256"
-                ).hexdigest()
+            if number not in networks:  # a /24 of its own per network number
+                address = IPv4Address(NETWORKS_FROM + (number << 8) + 1)
+                networks[number] = network_digest(ip=str(address))
             return networks[number]
 
         referral_rows = (
@@ -546,11 +547,11 @@ class Command(BaseCommand):
 
 
 def _flag_detail(reason: str, tree: Tree, index: int, rng: random.Random) -> dict[str, int]:
-    """Figures of the kind the flag checks record, for a seeded flag."""
+    """Figures of the kind the flag rules record (at their default settings), for a seeded flag."""
     if reason == FlagReason.SAME_NETWORK:
-        return {"referrals": rng.randint(3, 20), "window_seconds": 86400}
+        return {"referrals": rng.randint(3, 20), "window_hours": 24}
     if reason == FlagReason.BURST:
-        return {"referrals": rng.randint(5, 50), "window_seconds": 600}
+        return {"referrals": rng.randint(10, 50), "window_minutes": 10}
     if reason == FlagReason.PHONE_RANGE:
-        return {"common_digits": rng.randint(8, 10)}
-    return {"depth": int(tree.depth[index]), "window_seconds": 3600}
+        return {"digits": 2}
+    return {"links": max(5, int(tree.depth[index])), "window_hours": 24}
