@@ -120,7 +120,7 @@ def test_rss_kb_of_a_process_that_is_gone_is_zero(bench):
 
 def test_export_text_shows_rows_rate_and_the_serving_workers_memory(bench):
     result = {
-        "status": 200,
+        "status": "200",
         "rows": 1_000_000,
         "mb": 98.76,
         "first_s": 0.05,
