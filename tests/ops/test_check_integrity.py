@@ -24,6 +24,7 @@ from vouch.audit.models import AuthEvent, Kind
 from vouch.core.phones import mask_phone_for_log
 from vouch.otp.models import Challenge
 from vouch.otp.services import challenge_request, challenges_prune, sign_in_with_code
+from vouch.referrals.models import DownlineLevel
 from vouch.referrals.services import invite_code_activate
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,7 @@ CHECK_NAMES = [
     "unique invite codes",
     "referral counts",
     "no referral cycles",
+    "downline levels",
     "challenges consumed by a counted try",
     "each verification consumed a challenge",
     "each sign-in consumed a challenge",
@@ -115,7 +117,7 @@ def test_sound_data_passes_every_check(world):
     result = check()
     assert result.status == 0, result.text
     assert result.failed() == set()
-    assert "All 9 checks passed." in result.text
+    assert "All 10 checks passed." in result.text
 
 
 def test_an_empty_database_passes(db):
@@ -216,6 +218,20 @@ def test_a_long_cycle_fails(world, make_user):
     result = check()
     assert_only_failed(result, "no referral cycles")
     assert sorted(ids_in(result.lines["no referral cycles"])) == sorted(u.pk for u in chain)
+
+
+def test_a_downline_level_that_is_off_fails(world):
+    DownlineLevel.objects.filter(user=world["inviter"], depth=2).update(members=3)
+    result = check()
+    assert_only_failed(result, "downline levels")
+    assert result.lines["downline levels"] == f"FAILED: 1 (user ids: {world['inviter'].pk})"
+
+
+def test_a_missing_downline_level_fails(world):
+    DownlineLevel.objects.filter(user=world["invited"]).delete()
+    result = check()
+    assert_only_failed(result, "downline levels")
+    assert ids_in(result.lines["downline levels"]) == [world["invited"].pk]
 
 
 def test_examples_are_capped_at_ten(db, make_user):

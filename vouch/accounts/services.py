@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from vouch.accounts import signals
@@ -199,12 +199,30 @@ def user_phone_prove(*, user: User, origin: Origin = NO_ORIGIN) -> User:
     return user
 
 
+# Any fixed 64-bit number: the PostgreSQL advisory lock that serialises edits of the tree.
+_TREE_LOCK_KEY = 0x566F756368_01
+
+
+def referral_tree_lock() -> None:
+    """
+    Take the lock that serialises changes of the referral tree (`invited_by`) until the end of
+    the current transaction. Activations take it before they check for a cycle; a deletion
+    takes it before it locks any row, so that the two always queue in one order. On
+    PostgreSQL a transaction-scoped advisory lock; SQLite already runs one write transaction
+    at a time (IMMEDIATE mode, see settings).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TREE_LOCK_KEY])
+
+
 @transaction.atomic
 def user_delete(*, user: User, actor: User | None = None, origin: Origin = NO_ORIGIN) -> None:
     """
     Delete the user. Their inviter's count drops by one; the people they invited keep their
     activated code and lose only the link (`invited_by` becomes null).
     """
+    referral_tree_lock()
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:
         return

@@ -21,6 +21,8 @@ from django.urls import reverse
 from vouch.accounts.models import User
 from vouch.core import clock
 from vouch.core.selectors import EXAMPLES, NONE, Violations, violations_of
+from vouch.referrals import rebuild
+from vouch.referrals.downline import current_tables
 from vouch.referrals.models import (
     DownlineLevel,
     FlagReason,
@@ -640,6 +642,20 @@ LIMIT %s
 def users_in_referral_cycles() -> Violations:
     """Users on a referral cycle of any length, or invited (at any depth) by one of those."""
     sql = _OUTSIDE_THE_TREE_SQL.format(table=connection.ops.quote_name(User._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [EXAMPLES])
+        rows = cursor.fetchall()
+    if not rows:
+        return NONE
+    return Violations(count=rows[0][1], examples=[row[0] for row in rows])
+
+
+def users_with_wrong_downline() -> Violations:
+    """
+    Users whose stored downline levels differ from those recomputed from the tree (a missing
+    level counts as 0): the same walk as `referral_counts_rebuild`, compared in SQL.
+    """
+    sql = rebuild.sql(connection, rebuild.WRONG_LEVELS_SQL, current_tables())
     with connection.cursor() as cursor:
         cursor.execute(sql, [EXAMPLES])
         rows = cursor.fetchall()

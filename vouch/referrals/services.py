@@ -23,6 +23,7 @@ from django.utils.crypto import salted_hmac
 from phonenumbers import NumberParseException
 
 from vouch.accounts.models import User
+from vouch.accounts.services import referral_tree_lock
 from vouch.audit.models import Kind
 from vouch.audit.services import audit_record
 from vouch.core import clock
@@ -33,6 +34,7 @@ from vouch.core.requests import NO_ORIGIN, Origin, ip_bucket
 from vouch.core.services import DEFAULT_BATCH_SIZE, delete_in_batches
 from vouch.referrals import policies
 from vouch.referrals.app_settings import referrals_settings
+from vouch.referrals.downline import current_tables, downline_attach
 from vouch.referrals.errors import (
     FlagNotFound,
     InviteAlreadyActivated,
@@ -48,6 +50,7 @@ from vouch.referrals.models import (
     Referral,
     ReferralFlag,
 )
+from vouch.referrals.rebuild import Rebuilt, counts_rebuild
 from vouch.referrals.selectors import user_by_invite_code
 from vouch.webhooks.services import event_record
 
@@ -55,9 +58,6 @@ logger = logging.getLogger(__name__)
 
 # The refusals that tell a guesser something about the code: they count as failed tries.
 _MISSES = (InviteNotFound, OwnInviteCode, InviteCycle)
-
-# Any fixed 64-bit number: the PostgreSQL advisory lock that serialises edits of the tree.
-_TREE_LOCK_KEY = 0x566F756368_01
 
 _IS_ANCESTOR_SQL = """
 WITH RECURSIVE chain(id, invited_by_id) AS (
@@ -79,12 +79,8 @@ def _is_ancestor(*, ancestor_id: int, of_id: int) -> bool:
 
 def _lock_tree() -> None:
     # Two users activating each other's codes at once would each see no cycle and both
-    # write, closing one. Activations are rare, so they take turns: on PostgreSQL through a
-    # transaction-scoped advisory lock; SQLite already runs one write transaction at a time
-    # (IMMEDIATE mode, see settings).
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TREE_LOCK_KEY])
+    # write, closing one. Activations are rare, so they take turns (`referral_tree_lock`).
+    referral_tree_lock()
 
 
 def invite_code_activate(
@@ -168,7 +164,10 @@ def _activate(*, user: User, raw_code: str, origin: Origin, sign_up: bool) -> No
     )
     if not claimed:
         raise InviteAlreadyActivated(activated_invite_code=_activated_code(user))
-    User.objects.filter(pk=owner.pk).update(referrals_count=F("referrals_count") + 1)
+    if not User.objects.filter(pk=owner.pk).update(referrals_count=F("referrals_count") + 1):
+        # The owner was deleted while this activation waited for the tree's lock.
+        raise InviteNotFound()
+    downline_attach(member_id=user.pk, inviter_id=owner.pk)
     user.activated_invite_code, user.invited_by_id, user.invite_activated_at = code, owner.pk, now
     referral = _referral_record(user=user, code=code, origin=origin, sign_up=sign_up, at=now)
     _flags_check(referral=referral, inviter_id=owner.pk, at=now)
@@ -285,8 +284,7 @@ def _day_add_sql(
     )
     conflict = ", ".join(quote(key) for key in keys)
     return (
-        f"INSERT INTO {table} ({columns}) {source} "
-        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        f"INSERT INTO {table} ({columns}) {source} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
 
 
@@ -596,3 +594,19 @@ def referral_networks_prune(*, batch_size: int = DEFAULT_BATCH_SIZE, dry_run: bo
             cleared += Referral.objects.filter(pk__in=batch).exclude(network="").update(network="")
         if len(batch) < batch_size:
             return cleared
+
+
+# --- counts derived from the tree -------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_counts_rebuild() -> Rebuilt:
+    """
+    Recompute every downline level from the tree, and each day's sign-ups and activations
+    per invite code and per country from the users and their referral rows (`rebuild`), for
+    a database filled or edited behind the services' back. Link visits and requested codes
+    stay. A deleted user's past sign-up and activation are no longer in the source, so they
+    leave the day counts. Activations wait under the tree's lock until it is done.
+    """
+    referral_tree_lock()
+    return counts_rebuild(connection, current_tables())

@@ -12,7 +12,11 @@ from vouch.otp.selectors import (
     events_beyond_consumed_challenges,
     sign_ins_without_consumed_challenge,
 )
-from vouch.referrals.selectors import users_in_referral_cycles, users_with_wrong_referrals_count
+from vouch.referrals.selectors import (
+    users_in_referral_cycles,
+    users_with_wrong_downline,
+    users_with_wrong_referrals_count,
+)
 
 # (name, what the example ids are, the selector): one line of output each, in this order.
 CHECKS: list[tuple[str, str, Callable[[], Violations]]] = [
@@ -20,6 +24,7 @@ CHECKS: list[tuple[str, str, Callable[[], Violations]]] = [
     ("unique invite codes", "user ids", users_sharing_an_invite_code),
     ("referral counts", "user ids", users_with_wrong_referrals_count),
     ("no referral cycles", "user ids", users_in_referral_cycles),
+    ("downline levels", "user ids", users_with_wrong_downline),
     ("challenges consumed by a counted try", "challenge ids", challenges_consumed_unsoundly),
     (
         "each verification consumed a challenge",
@@ -43,8 +48,9 @@ CHECKS: list[tuple[str, str, Callable[[], Violations]]] = [
 class Command(BaseCommand):
     help = (
         "Check the data's invariants: unique phones and invite codes, referral counts, no "
-        "referral cycle, no code used twice or sign-in without one, no sign-in whose user "
-        "vanished without a trace. One line per check; exit status 1 if any fails."
+        "referral cycle, downline levels, no code used twice or sign-in without one, no "
+        "sign-in whose user vanished without a trace. One line per check; exit status 1 if "
+        "any fails."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
