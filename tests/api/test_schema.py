@@ -190,10 +190,11 @@ def test_schema_has_an_example_for_every_success_body(schema):
     missing = []
     for path, method, operation in _operations(schema):
         for status, response in operation["responses"].items():
-            if status.startswith("2") and "content" in response:
-                content = response["content"]["application/json"]
-                if not (content.get("example") or content.get("examples")):
-                    missing.append(f"{method.upper()} {path} {status}")
+            for media_type, content in response.get("content", {}).items():
+                if status.startswith("2") and not (
+                    content.get("example") or content.get("examples")
+                ):
+                    missing.append(f"{method.upper()} {path} {status} {media_type}")
     assert not missing, missing
 
 

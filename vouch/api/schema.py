@@ -48,8 +48,12 @@ def ERRORS(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 def canonical_paths_only(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
-    """Every API path also answers without its trailing slash; document the slashed form."""
-    return [e for e in endpoints if not e[0].startswith("/api/") or e[0].endswith("/")]
+    """
+    Every API path with a trailing slash also answers without it; document the slashed form
+    (a path without a slashed twin, such as a `.csv` file's, stays).
+    """
+    paths = {e[0] for e in endpoints}
+    return [e for e in endpoints if not e[0].startswith("/api/") or f"{e[0]}/" not in paths]
 
 
 VALIDATION_ERROR_SCHEMA = {
@@ -74,6 +78,7 @@ _OPERATION_RAISES: dict[str, tuple[ModuleType | type[ApplicationError], ...]] = 
     "webhooks_endpoints_create": (EndpointUrlRefused, EventTypeUnknown),
     "webhooks_endpoints_partial_update": (EndpointUrlRefused, EventTypeUnknown),
     "webhooks_deliveries_replay": (EndpointInactive,),
+    "referrals_flags_review": (referral_errors.FlagNotFound,),
 }
 # Domain errors some operations answer by status, whatever else they raise.
 _STATUS_RAISES: dict[str, tuple[type[ApplicationError], ...]] = {"429": (Throttled,)}
@@ -402,6 +407,107 @@ _DELIVERY_EXAMPLE = {
 }
 
 
+def _cursor_page(row: dict[str, Any], next_link: str | None = None) -> dict[str, Any]:
+    return {"value": {"next": next_link, "previous": None, "results": [row]}}
+
+
+_PERIOD_EXAMPLE = {"from": "2026-11-07", "to": "2026-12-06"}
+_FUNNEL_EXAMPLE = {
+    "link_visits": 1200,
+    "codes_requested_with_invite": 300,
+    "sign_ups_with_invite": 240,
+    "activations": 250,
+    "conversion": {
+        "visit_to_request": 0.25,
+        "request_to_sign_up": 0.8,
+        "sign_up_to_activation": 1.0417,
+        "visit_to_activation": 0.2083,
+    },
+}
+_FLAG_EXAMPLE = {
+    "id": 5,
+    "reason": "burst",
+    "detail": {"referrals": 12, "window_seconds": 600},
+    "created_at": "2026-12-06T10:00:00Z",
+    "reviewed_at": None,
+    "reviewed_by": None,
+    "invitee": {"id": 21, "phone": "+79995550011"},
+    "inviter": {"id": 17, "phone": "+79123456789"},
+}
+_REFERRALS_CSV_EXAMPLE = (
+    "inviter_id,inviter_phone,invitee_id,invitee_phone,invite_code,activated_at,country,flags\r\n"
+    "17,+79123456789,21,+79995550011,7KQ2MX,2026-12-06T10:00:00Z,RU,burst;same_network\r\n"
+    ",,22,+79995550012,A1B2C3,2026-12-06T10:05:00Z,RU,\r\n"
+)
+_LEADERBOARD_CSV_EXAMPLE = (
+    "user_id,phone,referrals,downline,link_visits,conversion\r\n"
+    "17,+79123456789,42,57,120,0.35\r\n"
+    "3,+79990001122,7,7,0,\r\n"
+)
+INSIGHT_RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "referrals_leaderboard": {
+        "month": {
+            "summary": "?period=month",
+            "value": {
+                "period": _PERIOD_EXAMPLE,
+                "results": [
+                    {
+                        "user": {"id": 17, "phone": "+79123456789"},
+                        "referrals": 42,
+                        "downline": 57,
+                        "link_visits": 120,
+                        "conversion": 0.35,
+                    }
+                ],
+            },
+        }
+    },
+    "referrals_leaderboard_csv": {"csv": {"value": _LEADERBOARD_CSV_EXAMPLE}},
+    "referrals_export_csv": {"csv": {"value": _REFERRALS_CSV_EXAMPLE}},
+    "referrals_funnel": {
+        "month": {
+            "summary": "?period=month",
+            "value": {
+                "period": _PERIOD_EXAMPLE,
+                "country": None,
+                **_FUNNEL_EXAMPLE,
+                "days": [{"day": "2026-11-07", **_FUNNEL_EXAMPLE}],
+            },
+        }
+    },
+    "users_downline": {
+        "downline": {
+            "value": {
+                "inviter_chain": [
+                    {"id": 3, "phone": "+79990001122"},
+                    {"id": 1, "phone": "+79990000001"},
+                ],
+                "levels": [{"depth": 1, "count": 42}, {"depth": 2, "count": 15}],
+                "total": 57,
+            }
+        }
+    },
+    "users_downline_members": {
+        "page": _cursor_page(
+            {
+                "id": 21,
+                "phone": "+79995550011",
+                "invited_by": 17,
+                "activated_at": "2026-12-06T10:00:00Z",
+                "referrals_count": 2,
+            },
+            "http://localhost:8000/api/users/17/downline/members/?cursor=cD0yMDI2&depth=1",
+        )
+    },
+    "referrals_flags": {"page": _cursor_page(_FLAG_EXAMPLE)},
+    "referrals_flags_review": {
+        "flag": {
+            "value": {**_FLAG_EXAMPLE, "reviewed_at": "2026-12-06T11:00:00Z", "reviewed_by": 2}
+        }
+    },
+}
+
+
 def _page(row: dict[str, Any]) -> dict[str, Any]:
     return {"value": {"count": 1, "next": None, "previous": None, "results": [row]}}
 
@@ -537,6 +643,7 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
             }
         }
     },
+    **INSIGHT_RESPONSE_EXAMPLES,
 }
 
 

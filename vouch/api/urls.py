@@ -10,7 +10,7 @@ from typing import Any
 from django.urls import URLPattern, path
 from drf_spectacular.views import SpectacularAPIView
 
-from vouch.api import callbacks, docs, views, webhooks
+from vouch.api import callbacks, docs, referrals, views, webhooks
 
 app_name = "api"
 
@@ -40,6 +40,26 @@ urlpatterns = [
     ),
     *both("users/", user_list, "user-list"),
     *both("users/<int:pk>/", user_detail, "user-detail"),
+    *both("users/<int:pk>/downline/", referrals.DownlineView.as_view(), "user-downline"),
+    *both(
+        "users/<int:pk>/downline/members/",
+        referrals.DownlineMembersView.as_view(),
+        "user-downline-members",
+    ),
+    *both("referrals/leaderboard/", referrals.LeaderboardView.as_view(), "referrals-leaderboard"),
+    path(
+        "referrals/leaderboard.csv",
+        referrals.LeaderboardCsvView.as_view(),
+        name="referrals-leaderboard-csv",
+    ),
+    *both("referrals/funnel/", referrals.FunnelView.as_view(), "referrals-funnel"),
+    path("referrals/export.csv", referrals.ReferralsCsvView.as_view(), name="referrals-export"),
+    *both("referrals/flags/", referrals.FlagListView.as_view(), "referrals-flags"),
+    *both(
+        "referrals/flags/<int:pk>/review/",
+        referrals.FlagReviewView.as_view(),
+        "referrals-flag-review",
+    ),
     *both("stats/conversion/", views.ConversionReportView.as_view(), "stats-conversion"),
     *both("delivery/<slug:provider>/status/", callbacks.delivery_status, "delivery-status"),
     *both(

@@ -125,6 +125,8 @@ def invite_visits(
 
 LEADERBOARD_MAX_LIMIT = 100
 CSV_CHUNK_SIZE = 2000
+# The most days `funnel_per_day` lists: about ten years.
+FUNNEL_DAYS_MAX = 3660
 # The longest walk up a chain: far more than any real tree, a bound should one ever loop.
 CHAIN_MAX_LENGTH = 10_000
 FLAG_STATUSES = ("open", "reviewed", "all")
@@ -377,14 +379,19 @@ def funnel(*, period: Period, country: str | None = None) -> Funnel:
 def funnel_per_day(*, period: Period, country: str | None = None) -> list[tuple[date, Funnel]]:
     """
     The funnel of each UTC day of the period, oldest first, with zeros for days without
-    rows; an open end is clamped to the first or last day that has rows. One query.
+    rows; an open end is clamped to the first or last day that has rows, and of a period
+    longer than FUNNEL_DAYS_MAX days only the last ones are listed. One query.
     """
     rows = _funnel_rows(period, country)
+    if period.date_from and period.date_to:
+        since = max(period.date_from, period.date_to - timedelta(days=FUNNEL_DAYS_MAX - 1))
+        rows = rows.filter(day__gte=since)
     per_day = {row["day"]: row for row in rows.values("day").annotate(**_FUNNEL_SUMS)}
     first = period.date_from or min(per_day, default=None)
     last = period.date_to or max(per_day, default=None)
     if first is None or last is None or last < first:
         return []
+    first = max(first, last - timedelta(days=FUNNEL_DAYS_MAX - 1))
     with_visits = country is None
     return [
         (day, _funnel_of(per_day.get(day, _FUNNEL_ZERO), with_visits=with_visits))
