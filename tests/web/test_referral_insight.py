@@ -16,6 +16,7 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.test import Client
 
+from tests.helpers import page_sign_in
 from vouch.accounts.models import User
 from vouch.core import clock as clock_module
 from vouch.referrals.models import DownlineLevel, FlagReason, FunnelDay, InviteDay, ReferralFlag
@@ -126,6 +127,30 @@ def test_a_member_who_is_not_staff_gets_the_403_page(client, user, url):
     assert response.status_code == 403
     assert "Access denied" in text(response) or "403" in text(response)
     assert "<table" not in response.content.decode()
+
+
+def test_only_the_staff_pages_load_their_style_sheet(client, staff):
+    assert "web/insight.css" not in client.get("/login/").content.decode()
+    client.force_login(staff)
+    assert "web/insight.css" not in client.get("/profile/").content.decode()
+    assert "web/insight.css" in client.get("/staff/referrals/").content.decode()
+
+
+def test_signing_in_from_the_redirect_leads_back_to_the_page(client, staff):
+    sent = client.get("/staff/referrals/flags/?status=all")
+    assert client.get(sent.url).status_code == 200  # /login/?next=...
+    answer = page_sign_in(client, str(staff.phone))
+    assert answer.status_code == 302
+    assert answer.url == "/staff/referrals/flags/?status=all"
+    assert client.get(answer.url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"]
+)
+def test_a_next_elsewhere_is_ignored(client, staff, target):
+    client.get("/login/", {"next": target})
+    assert page_sign_in(client, str(staff.phone)).url == "/profile/"
 
 
 def test_only_staff_see_the_link_to_the_pages_in_the_header(client, user, staff):

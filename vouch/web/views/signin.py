@@ -11,6 +11,7 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -32,6 +33,23 @@ from vouch.web.views.invites import (
     invite_notice,
     invite_outcome_report,
 )
+
+# Where to go after signing in, when a page that needs it sent the visitor here (`?next=`).
+AFTER_SIGN_IN = "vouch_next"
+
+
+def _keep_next(request: HttpRequest) -> None:
+    """Remember `?next=` for after the sign-in: a path of this site only, never elsewhere."""
+    target = request.GET.get("next", "")
+    safe = (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    )
+    if safe:
+        request.session[AFTER_SIGN_IN] = target
 
 
 @require_GET
@@ -61,6 +79,8 @@ def login_phone(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _ask_for_code(request)
 
+    if "next" in request.GET:
+        _keep_next(request)
     if "invite" in request.GET:
         invite_from_link(request, request.GET["invite"])
     invite_code = request.session.get(PENDING_INVITE, "")
@@ -173,7 +193,7 @@ def _sign_in(request: HttpRequest, pending: PendingSignIn) -> HttpResponse:
     if signed_in.invite is not None:
         request.session.pop(PENDING_INVITE, None)
         invite_outcome_report(request, signed_in.invite, pending.invite_code)
-    return redirect("web:profile")
+    return redirect(request.session.pop(AFTER_SIGN_IN, "") or "web:profile")
 
 
 def _resend(request: HttpRequest, pending: PendingSignIn) -> HttpResponse:
