@@ -13,7 +13,14 @@ from vouch.accounts.models import User
 from vouch.core.codes import ALPHABET
 from vouch.core.phones import phone_parse, phone_region
 from vouch.otp.models import Challenge
-from vouch.referrals.models import FlagReason, FunnelDay, InviteDay, Referral, ReferralFlag
+from vouch.referrals.models import (
+    DownlineLevel,
+    FlagReason,
+    FunnelDay,
+    InviteDay,
+    Referral,
+    ReferralFlag,
+)
 from vouch.referrals.selectors import referrals_for_user
 
 pytestmark = pytest.mark.django_db
@@ -125,11 +132,8 @@ def test_runs_with_debug_on_without_force(settings):
 
 
 @pytest.fixture
-def tree(clock, monkeypatch) -> User:
+def tree(clock) -> User:
     """400 users as a referral programme, user 0 with 60 referrals; a staff user before them."""
-    from vouch.referrals import services
-
-    monkeypatch.setattr(services, "referral_counts_rebuild", lambda: None, raising=False)
     User.objects.create_user("+79160000001", is_staff=True)
     output = seed(
         "--users", "400", "--referrals-of-one", "60", "--tree", "--seed", "7", "--batch", "50"
@@ -246,6 +250,19 @@ def test_tree_funnel_rows_are_consistent_with_the_activations(tree):
     for row in days:
         per_day[row.day] += row.codes_requested
     assert per_day == requests
+
+
+def test_tree_downline_levels_count_every_member_at_every_depth(tree):
+    parents = dict(User.objects.filter(is_staff=False).values_list("pk", "invited_by_id"))
+    expected: Counter = Counter()
+    for inviter in parents.values():
+        depth, above = 1, inviter
+        while above is not None:
+            expected[(above, depth)] += 1
+            depth, above = depth + 1, parents[above]
+    levels = DownlineLevel.objects.filter(members__gt=0).values_list("user_id", "depth", "members")
+    assert {(user, depth): n for user, depth, n in levels} == dict(expected)
+    assert expected[(tree.pk, 1)] == 60
 
 
 def test_tree_flags_are_of_every_reason_some_reviewed(tree):

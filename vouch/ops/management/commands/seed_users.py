@@ -39,9 +39,8 @@ from vouch.core.phones import InvalidPhone, phone_parse
 from vouch.ops.seed_tree import COUNTRIES, Tree, funnel_draw, tree_draw
 from vouch.otp.hashing import code_generate, code_hash, salt_generate
 from vouch.otp.models import Challenge, Channel, DeliveryStatus
-from vouch.referrals import services as referral_services
 from vouch.referrals.models import FlagReason, FunnelDay, InviteDay, Referral, ReferralFlag
-from vouch.referrals.services import network_digest
+from vouch.referrals.services import network_digest, referral_counts_rebuild
 
 PHONE_PREFIX = "+7999"  # Russian mobile numbers: +7 999 followed by 7 digits
 PHONE_DIGITS = 7
@@ -400,7 +399,7 @@ class Command(BaseCommand):
         )
 
         self._seed_flags(tree, invitees, base, rng, moment, batch)
-        referral_services.referral_counts_rebuild()
+        referral_counts_rebuild()
 
         if len(tree) and tree.referrals[0]:
             self.stdout.write(
