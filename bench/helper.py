@@ -276,6 +276,28 @@ def quick(mode: str) -> dict[str, dict]:
     top = User.objects.get(pk=int(found_id.group(1)))
     label = f"profile, {top.referrals.count()} referrals"
     found[label] = probe("profile", f"{profile} {access_token(top)}")
+    # The referral reports on a small programme: their statements do not grow with the data.
+    out = io.StringIO()
+    call_command(
+        "seed_users", "--force", "--tree", "--users", "300", "--referrals-of-one", "40",
+        "--seed", "1", stdout=out, stderr=io.StringIO(),
+    )  # fmt: skip
+    found_id = re.search(r"Inviter: id=(\d+)", out.getvalue())
+    if not found_id:
+        raise SystemExit(f"seed_users named no inviter:\n{out.getvalue()}")
+    inviter_id = int(found_id.group(1))
+    reports = {
+        "referral leaderboard, month": "/api/referrals/leaderboard/?period=month",
+        "referral leaderboard, all time": "/api/referrals/leaderboard/?period=all",
+        "referral funnel, month": "/api/referrals/funnel/?period=month",
+        "referral downline": f"/api/users/{inviter_id}/downline/",
+        "referral downline members, depth 2": (
+            f"/api/users/{inviter_id}/downline/members/?depth=2"
+        ),
+        "referral flags": "/api/referrals/flags/",
+    }
+    for label, path in reports.items():
+        found[label] = probe("header", f"{path} Authorization Bearer {staff}")
     return found
 
 

@@ -399,7 +399,10 @@ class Command(BaseCommand):
         )
 
         self._seed_flags(tree, invitees, base, rng, moment, batch)
+        started = time.monotonic()
         referral_counts_rebuild()
+        if self.verbosity >= 1:
+            self.stderr.write(f"downline levels rebuilt in {time.monotonic() - started:.1f}s")
 
         if len(tree) and tree.referrals[0]:
             self.stdout.write(
