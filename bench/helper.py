@@ -47,6 +47,9 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 
+PROBE_TIMEOUT_MS = 60_000
+
+
 def phone(n: int, prefix: str = "+7999") -> str:
     return f"{prefix}{n:07d}"
 
@@ -210,6 +213,9 @@ def probe(scenario: str, arg: str, n: int | None = None) -> dict:
     n = os.getpid() if n is None else n
     if scenario == "verify":
         seed_challenges(n, 1, "123456", "+7994")
+    if connection.vendor == "postgresql":  # a statement that never ends fails the probe instead
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {PROBE_TIMEOUT_MS}")
     with CaptureQueriesContext(connection) as ctx:
         if PROJECT == "floor":
             path = "/request" if scenario == "request" else "/verify"
