@@ -46,7 +46,6 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-
 PROBE_TIMEOUT_MS = 60_000
 
 
