@@ -296,6 +296,12 @@ def test_tree_with_the_same_seed_is_the_same_tree(tree):
     assert shape() == before
 
 
+def test_tree_of_no_users_creates_none():
+    output = seed("--users", "0", "--tree")
+    assert "Created 0 users" in output
+    assert User.objects.count() == 0
+
+
 def test_tree_a_second_run_does_not_collide(tree):
     seed("--users", "100", "--tree", "--batch", "30")
     assert User.objects.count() == 501

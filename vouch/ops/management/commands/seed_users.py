@@ -152,7 +152,7 @@ class Command(BaseCommand):
         started = time.monotonic()
 
         offset = options["phone_offset"]
-        if options["tree"]:
+        if options["tree"] and users:
             seed = options["seed"]
             # The shape of the data, not a secret: a seedable generator, so a run can be repeated.
             shape = random.Random(self.rng.getrandbits(64) if seed is None else seed)  # noqa: S311
