@@ -141,6 +141,19 @@ def test_an_activation_whose_inviter_is_deleted_meanwhile_finds_no_code(make_use
     assert users_with_wrong_downline() == NONE
 
 
+def test_a_cycle_written_by_hand_above_the_inviter_does_not_stall_activations(make_user):
+    # a <- b <- inviter, then a and b made each other's inviters behind the services' back.
+    a, b, inviter = _chain(make_user, 3)
+    User.objects.filter(pk=a.pk).update(invited_by=b, activated_invite_code=b.invite_code)
+    member = make_user()
+
+    _invite(inviter, member)
+
+    assert _levels(inviter) == {1: 1}
+    user_delete(user=member)  # the walk up from a deletion stops as well
+    assert _levels(inviter) == {}
+
+
 def _activation_statements(make_user, depth: int) -> int:
     chain = _chain(make_user, depth)
     member = make_user()
@@ -165,6 +178,19 @@ def test_the_levels_take_one_statement_of_an_activation(make_user):
     downline_table = DownlineLevel._meta.db_table
     writes = [q["sql"] for q in queries if downline_table in q["sql"]]
     assert len(writes) == 1, writes
+
+
+def _deletion_statements(make_user, depth: int) -> int:
+    chain = _chain(make_user, depth + 2)
+    _invite(chain[-1], make_user())
+    with CaptureQueriesContext(connection) as queries:
+        user_delete(user=chain[-2])
+    assert _levels(chain[0]) == dict.fromkeys(range(1, depth), 1)
+    return len(queries)
+
+
+def test_a_deletion_costs_the_same_statements_at_any_depth(make_user):
+    assert _deletion_statements(make_user, 1) == _deletion_statements(make_user, 30)
 
 
 # --- deletion ---------------------------------------------------------------------------------

@@ -17,13 +17,21 @@ from vouch.accounts.models import User
 from vouch.referrals.models import DownlineLevel, FunnelDay, InviteDay, Referral
 from vouch.referrals.rebuild import Tables
 
-# `chain`: the ancestors of the user %s (that user at distance k = 0) with their distances;
+# `chain`: the ancestors of the user {start} (that user at distance k = 0) with their
+# distances; `walk`, the same users once each (UNION stops at a repeat), bounds it, so that a
+# cycle written into the table by hand cannot make it run for ever under the tree's lock.
 # `own`: the member itself (depth 0) and its levels, the rows that move with it.
 _CHAIN_AND_OWN = """
+walk(id, parent) AS (
+    SELECT id, invited_by_id FROM {users} WHERE id = {start}
+    UNION
+    SELECT u.id, u.invited_by_id FROM {users} u JOIN walk w ON u.id = w.parent
+),
 chain(id, parent, k) AS (
     SELECT id, invited_by_id, 0 FROM {users} WHERE id = {start}
     UNION ALL
     SELECT u.id, u.invited_by_id, c.k + 1 FROM {users} u JOIN chain c ON u.id = c.parent
+    WHERE c.k + 1 < (SELECT COUNT(*) FROM walk)
 ),
 own(d, n) AS (
     SELECT 0, 1
@@ -64,7 +72,7 @@ _EMPTIED_SQL = """
 WITH RECURSIVE chain(id, parent) AS (
     SELECT id, invited_by_id FROM {users}
     WHERE id = (SELECT invited_by_id FROM {users} WHERE id = %s)
-    UNION ALL
+    UNION
     SELECT u.id, u.invited_by_id FROM {users} u JOIN chain c ON u.id = c.parent
 )
 DELETE FROM {downline} WHERE members = 0 AND user_id IN (SELECT id FROM chain)
@@ -86,7 +94,7 @@ def downline_attach(*, member_id: int, inviter_id: int) -> None:
     ancestors, now that the member has activated the inviter's code. One statement.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_sql(_ATTACH_SQL), [inviter_id, member_id])
+        cursor.execute(_sql(_ATTACH_SQL), [inviter_id, inviter_id, member_id])
 
 
 def downline_detach(*, user_id: int) -> None:
@@ -98,7 +106,7 @@ def downline_detach(*, user_id: int) -> None:
     levels now describe it when several users of one branch are deleted together.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_sql(_DETACH_SQL), [user_id, user_id])
+        cursor.execute(_sql(_DETACH_SQL), [user_id, user_id, user_id])
         cursor.execute(_sql(_EMPTIED_SQL), [user_id])
         cursor.execute(_sql(_UNLINK_SQL), [user_id])
 
