@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from tests.api.conftest import assert_error, assert_field_error
+from tests.api.conftest import assert_error, assert_field_error, bulk_referrals, queries_for
 from tests.conftest import new_phone
 from vouch.accounts.models import User
 from vouch.apikeys.services import api_key_create
@@ -533,3 +533,77 @@ def test_schema_documents_the_referral_insight(api):
     assert {"depth", "cursor", "page_size"} <= {p["name"] for p in members["parameters"]}
     funnel_params = {p["name"] for p in paths["/api/referrals/funnel/"]["get"]["parameters"]}
     assert funnel_params == {"period", "from", "to", "country"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_streams_outside_a_transaction_in_chunks(staff, client_for, monkeypatch):
+    """As served: no transaction around the request, the cursor opens one of its own."""
+    monkeypatch.setattr(selectors, "CSV_CHUNK_SIZE", 2)
+    inviter = _user()
+    invitees = [_user(inviter=inviter, at=_at(_today(), hour)) for hour in range(5)]
+    response = client_for(staff).get(EXPORT, {"period": "day"})
+    rows = _rows(response)
+    assert [int(r[2]) for r in rows[1:]] == [u.pk for u in invitees]
+    assert connection.get_autocommit()
+
+
+def test_a_refusal_speaks_the_callers_language(staff_api):
+    response = staff_api.get(FUNNEL, {"country": "XX"}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.json() == {"country": ["Введите двухбуквенный код страны (ISO 3166)."]}
+    response = staff_api.get(
+        LEADERBOARD, {"period": "day", "to": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert response.json()["period"][0].startswith("Укажите либо period")
+
+
+@pytest.mark.parametrize("path", [LEADERBOARD, LEADERBOARD_CSV, FUNNEL, EXPORT])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"from": "0001-01-01", "to": "9999-12-31"},
+        {"from": "9999-12-31"},
+        {"to": "0001-01-01"},
+        {"from": "9999-12-31", "to": "9999-12-31"},
+    ],
+)
+def test_the_widest_dates_answer(tree, staff_api, path, query):
+    response = staff_api.get(path, query)
+    assert response.status_code == 200
+    if response.streaming:
+        assert _rows(response)[0]
+
+
+def test_the_funnel_of_the_widest_period_lists_at_most_3660_days(staff_api):
+    FunnelDay.objects.create(day=_today(), country="RU", activations=1)
+    body = staff_api.get(FUNNEL, {"from": "0001-01-01", "to": "9999-12-31"}).json()
+    assert len(body["days"]) == selectors.FUNNEL_DAYS_MAX
+    assert body["days"][-1]["day"] == "9999-12-31"
+    assert body["activations"] == 1
+
+
+def _insight_paths(user_id: int) -> list[str]:
+    return [
+        f"{LEADERBOARD}?period=week",
+        f"{LEADERBOARD}?period=all",
+        f"{FUNNEL}?period=week",
+        f"{FLAGS}?status=all",
+        f"/api/users/{user_id}/downline/",
+        f"/api/users/{user_id}/downline/members/",
+        f"/api/users/{user_id}/downline/members/?depth=2",
+    ]
+
+
+def test_each_answer_costs_the_same_for_0_and_60_referrals(staff_api):
+    empty, busy = _user(), _user()
+    referrals = bulk_referrals(busy, 60)
+    ReferralFlag.objects.bulk_create(
+        ReferralFlag(invitee=u, reason=FlagReason.BURST, created_at=_at(_today()))
+        for u in referrals[:30]
+    )
+    DownlineLevel.objects.create(user=busy, depth=1, members=60)
+    busy_costs = [queries_for(staff_api, path) for path in _insight_paths(busy.pk)]
+    ReferralFlag.objects.all().delete()
+    User.objects.filter(invited_by=busy).delete()
+    empty_costs = [queries_for(staff_api, path) for path in _insight_paths(empty.pk)]
+    # the staff user's token: 1; then the report (the downline: the user, chain, levels)
+    assert busy_costs == empty_costs == [2, 2, 3, 2, 4, 3, 3]

@@ -444,8 +444,11 @@ def test_downline_of_an_unknown_user_is_empty():
     assert downline(user_id=10**9) == selectors.Downline([], [], 0)
 
 
+@pytest.mark.parametrize("walk", [False, True], ids=["joins", "walk"])
 @pytest.mark.parametrize("depth", [1, 2, 3, 4, 5])
-def test_downline_members_at_each_depth(tree, depth):
+def test_downline_members_at_each_depth(tree, depth, walk, monkeypatch):
+    if walk:  # deeper than the joins go: the recursive walk
+        monkeypatch.setattr(selectors, "MEMBERS_JOIN_DEPTH_MAX", 1)
     root = tree["root"]
     members = list(downline_members(user_id=root.pk, depth=depth))
     assert {m.pk for m in members} == _below(root.pk, depth)
@@ -532,14 +535,17 @@ def test_referral_flags_by_status_newest_first(flags):
 
 def test_referral_flags_carry_invitee_and_inviter(flags, tree):
     with CaptureQueriesContext(connection) as captured:
-        rows = [
-            (f.invitee.pk, str(f.invitee.phone), f.invitee.invited_by)
+        rows = {
+            f.invitee_id: (f.invitee_phone, f.inviter_id, f.inviter_phone)
             for f in referral_flags(status="all")
-        ]
+        }
     assert len(captured.captured_queries) == 1
-    by_invitee = {pk: inviter for pk, _phone, inviter in rows}
-    assert by_invitee[tree["root"].pk] is None
-    assert by_invitee[tree["e"].pk].pk == tree["a"].pk
+    e, a = tree["e"], tree["a"]
+    assert rows[e.pk] == (str(e.phone), a.pk, str(a.phone))
+    assert rows[tree["root"].pk] == (str(tree["root"].phone), None, None)
+    tree["a"].delete()  # e's inviter is gone
+    [flag] = referral_flags(status="all", reason="burst").filter(invitee=e)
+    assert (flag.inviter_id, flag.inviter_phone) == (None, None)
 
 
 @pytest.mark.parametrize(("status", "reason"), [("closed", None), ("open", "spam"), ("", None)])
@@ -656,7 +662,8 @@ def _costs(inviter: User) -> dict[str, int]:
         "downline": lambda: downline(user_id=inviter.pk),
         "members 1": lambda: list(downline_members(user_id=inviter.pk, depth=1)[:21]),
         "members 2": lambda: list(downline_members(user_id=inviter.pk, depth=2)[:21]),
-        "flags": lambda: [f.invitee.invited_by for f in referral_flags(status="all")[:21]],
+        "members 12": lambda: list(downline_members(user_id=inviter.pk, depth=12)[:21]),
+        "flags": lambda: [f.inviter_phone for f in referral_flags(status="all")[:21]],
     }
     return {name: _queries(call)[0] for name, call in calls.items()}
 
@@ -676,6 +683,7 @@ def test_every_report_costs_the_same_for_0_and_500_referrals():
         "downline": 2,
         "members 1": 1,
         "members 2": 1,
+        "members 12": 1,
         "flags": 1,
     }
     [top] = leaderboard(period=Period(TODAY, TODAY))

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from vouch.accounts.models import User
+from vouch.accounts.selectors import signed_in_user
 from vouch.api.fields import StrictIntegerField
 from vouch.api.filters import MAX_ID
 from vouch.api.pagination import ReferralPagination
@@ -330,15 +331,19 @@ class FlagSerializer(serializers.Serializer):
                 ("reviewed_at", flag.reviewed_at),
             )
         }
-        inviter = flag.invitee.invited_by
+        inviter_id = flag.inviter_id  # type: ignore[attr-defined]
         return {
             "id": flag.pk,
             "reason": flag.reason,
             "detail": flag.detail,
             **data,
             "reviewed_by": flag.reviewed_by_id,
-            "invitee": _user_ref(flag.invitee.pk, flag.invitee.phone),
-            "inviter": _user_ref(inviter.pk, inviter.phone) if inviter is not None else None,
+            "invitee": _user_ref(flag.invitee_id, flag.invitee_phone),  # type: ignore[attr-defined]
+            "inviter": (
+                _user_ref(inviter_id, flag.inviter_phone)  # type: ignore[attr-defined]
+                if inviter_id is not None
+                else None
+            ),
         }
 
 
@@ -525,7 +530,7 @@ class FlagReviewView(GenericAPIView):
     def post(self, request: Request, pk: int) -> Response:
         if pk > MAX_ID:
             raise FlagNotFound()
-        referral_flag_review(flag_id=pk, reviewer=request.user)
+        referral_flag_review(flag_id=pk, reviewer=signed_in_user(request))
         flag = referral_flags(status="all").filter(pk=pk).first()
         if flag is None:  # deleted with its invitee meanwhile
             raise FlagNotFound()
