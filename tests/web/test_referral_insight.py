@@ -125,7 +125,7 @@ def test_a_member_who_is_not_staff_gets_the_403_page(client, user, url):
     client.force_login(user)
     response = client.get(url)
     assert response.status_code == 403
-    assert "Access denied" in text(response) or "403" in text(response)
+    assert "Access denied" in text(response)
     assert "<table" not in response.content.decode()
 
 
@@ -134,6 +134,24 @@ def test_only_the_staff_pages_load_their_style_sheet(client, staff):
     client.force_login(staff)
     assert "web/insight.css" not in client.get("/profile/").content.decode()
     assert "web/insight.css" in client.get("/staff/referrals/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/staff/referrals/?period=all",
+        "/staff/referrals/funnel/?period=week",
+        "/staff/referrals/flags/?status=all",
+    ],
+)
+def test_the_pages_need_no_inline_script_or_style(staff_client, tree, funnel_days, flags, url):
+    response = staff_client.get(url)
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    page = response.content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+    assert "<style" not in page and " style=" not in page
+    assert response["Cache-Control"].startswith("max-age=0, no-cache, no-store")
 
 
 def test_signing_in_from_the_redirect_leads_back_to_the_page(client, staff):
@@ -209,6 +227,17 @@ def test_the_preset_links_keep_their_period_and_mark_the_current_one(staff_clien
     for preset in ("day", "month", "all"):
         assert f'href="/staff/referrals/?period={preset}"' in presets
     assert 'href="/staff/referrals/export.csv?period=week"' in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/staff/referrals/", "/staff/referrals/export.csv", "/staff/referrals/leaderboard.csv"],
+)
+def test_the_widest_dates_there_are_work(staff_client, tree, url):
+    response = staff_client.get(f"{url}?from=0001-01-01&to=9999-12-31")
+    assert response.status_code == 200
+    if isinstance(response, StreamingHttpResponse):
+        assert len(b"".join(response.streaming_content).splitlines()) > 1
 
 
 def test_the_default_period_is_the_last_30_days(staff_client, tree):
@@ -308,6 +337,14 @@ def test_a_bad_country_is_a_form_error(staff_client, funnel_days, country):
     assert 'id="funnel"' not in response.content.decode()
 
 
+def test_a_period_of_many_years_has_its_sums_but_no_day_by_day(staff_client, funnel_days):
+    response = staff_client.get("/staff/referrals/funnel/?from=0001-01-01&to=9999-12-31")
+    assert response.status_code == 200
+    assert table(response, "funnel")[-1][:2] == ["Activations", "109"]
+    assert "Day by day, a period of at most 1,098 days is shown." in text(response)
+    assert "<svg" not in response.content.decode()
+
+
 def test_an_empty_period_says_so(staff_client, funnel_days):
     response = staff_client.get("/staff/referrals/funnel/?from=2001-01-01&to=2001-01-31")
     assert response.status_code == 200
@@ -381,6 +418,9 @@ def test_members_are_paginated_by_cursor(staff_client, settings, make_user):
         ("depth=99999999999999999999", "Ensure this value is less than or equal to"),
         ("cursor=garbage", "This page link is broken or out of date."),
         ("cursor=1.2.3", "This page link is broken or out of date."),
+        ("cursor=999999999999999999.1", "This page link is broken or out of date."),
+        ("cursor=%C2%B2.1", "This page link is broken or out of date."),
+        ("cursor=.", "This page link is broken or out of date."),
     ],
 )
 def test_a_bad_depth_or_page_link_is_a_message(staff_client, tree, query, message):
@@ -452,7 +492,9 @@ def test_the_flag_filters(staff_client, flags, query, shown):
     assert ids == [str(flags[n].pk) for n in shown]
 
 
-@pytest.mark.parametrize("query", ["status=closed", "reason=spam", "cursor=x"])
+@pytest.mark.parametrize(
+    "query", ["status=closed", "reason=spam", "cursor=x", "cursor=999999999999999999.1"]
+)
 def test_a_bad_flag_filter_is_a_message(staff_client, flags, query):
     response = staff_client.get(f"/staff/referrals/flags/?{query}")
     assert response.status_code == 200
@@ -487,6 +529,8 @@ def test_mark_reviewed_goes_back_only_to_the_queue(staff_client, flags):
         "https://evil.example/",
         "//evil.example/staff/referrals/flags/",
         "/profile/",
+        "/staff/referrals/flags/\r\nSet-Cookie: x=1",
+        "/staff/referrals/flags/?q=\u00e9",
     ):
         response = staff_client.post(
             f"/staff/referrals/flags/{flags[0].pk}/review/", {"next": elsewhere}

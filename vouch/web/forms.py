@@ -5,7 +5,7 @@ services (`vouch.otp.inputs`), whose refusals `form_error_add` shows on the fiel
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -216,7 +216,7 @@ class PeriodForm(PageForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         start, end = cleaned.get("from"), cleaned.get("to")
         if start and end and start > end:
             self.add_error("to", _("The end date is before the start date."))
@@ -287,4 +287,5 @@ class FlagsForm(PageForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = [("", _("Any reason")), *FlagReason.choices]
+        reason = cast(forms.ChoiceField, self.fields["reason"])
+        reason.choices = [("", _("Any reason")), *FlagReason.choices]

@@ -18,6 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -48,18 +49,21 @@ from vouch.web.forms import PERIOD_PRESETS, FlagsForm, FunnelForm, MembersForm, 
 from vouch.web.pictures import funnel_chart_svg
 
 LEADERBOARD_SIZE = 50  # rows of the page; the CSV holds every inviter of the period
+# The longest period drawn day by day: a bar and a table row per day. An open end is clamped
+# to the days that have figures; two dates far apart would be millions of empty days.
+PER_DAY_MAX = 3 * 366
 ID_MAX = 2**63 - 1  # the largest id a database column holds; a larger one in the address: 404
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def staff_only(view: View) -> View:
     """Staff pass; an anonymous visitor is sent to sign in (and back), anyone else gets 403."""
 
     @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not (request.user.is_active and request.user.is_staff):
@@ -77,6 +81,13 @@ def _period_of(form: PeriodForm) -> Period:
     if form.dated:
         return Period(date_from=form.cleaned_data.get("from"), date_to=form.cleaned_data.get("to"))
     return period_preset(form.preset)
+
+
+def _span(period: Period) -> int:
+    """The days of a period with both ends; 0 when an end is open (the days counted bound it)."""
+    if period.date_from is None or period.date_to is None:
+        return 0
+    return (period.date_to - period.date_from).days + 1
 
 
 def _address(name: str, query: dict[str, Any], *, fragment: str = "", **kwargs: Any) -> str:
@@ -113,10 +124,14 @@ def _after(rows: QuerySet[Any], field: str, cursor: str) -> QuerySet[Any] | None
     if not cursor:
         return rows
     moment, _dot, pk = cursor.partition(".")
-    if not (moment.isdigit() and pk.isdigit() and len(moment) <= 18 and len(pk) <= 18):
+    if not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in (moment, pk)):
         return None
-    at = EPOCH + int(moment) * MICROSECOND
-    return rows.filter(Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": int(pk)}))
+    try:
+        at = EPOCH + int(moment) * MICROSECOND
+    except OverflowError:  # past the year 9999
+        return None
+    # The bound on `field` alone lets the index range start at the cursor; the rest breaks ties.
+    return rows.filter(Q(**{f"{field}__lte": at}) & (Q(**{f"{field}__lt": at}) | Q(pk__lt=int(pk))))
 
 
 def _page(rows: QuerySet[Any], field: str, cursor: str) -> tuple[list[Any], str] | None:
@@ -131,7 +146,7 @@ def _page(rows: QuerySet[Any], field: str, cursor: str) -> tuple[list[Any], str]
     return shown, _cursor(getattr(shown[-1], field), shown[-1].pk) if more else ""
 
 
-def _csv(request: HttpRequest, lines: Callable[..., Iterable[str]], name: str) -> HttpResponse:
+def _csv(request: HttpRequest, lines: Callable[..., Iterable[str]], name: str) -> HttpResponseBase:
     form = PeriodForm(request.GET)
     if not form.is_valid():
         return _leaderboard_page(request, form, status=400)
@@ -208,7 +223,11 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
         period = _period_of(form)
         try:
             totals = funnel(period=period, country=country or None)
-            days = funnel_per_day(period=period, country=country or None)
+            days = (
+                funnel_per_day(period=period, country=country or None)
+                if _span(period) <= PER_DAY_MAX
+                else None
+            )
             countries = funnel_countries(period=period)
         except (ValueError, ApplicationError) as error:
             form.add_error(None, _refusal(error))
@@ -221,6 +240,7 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
                 conversion=totals.conversion,
                 days=days,
                 chart=funnel_chart_svg(days) if days else "",
+                per_day_max=PER_DAY_MAX,
                 countries=[
                     {
                         "code": code,
@@ -312,7 +332,7 @@ def _with_inviters(rows: list[User]) -> list[dict[str, Any]]:
             "id": row.pk,
             "phone": row.phone_e164,  # type: ignore[attr-defined]
             "invited_by": row.invited_by_id,
-            "inviter_phone": phones.get(row.invited_by_id, ""),
+            "inviter_phone": phones.get(row.invited_by_id or 0, ""),
             "activated_at": row.invite_activated_at,
             "referrals": row.referrals_count,
         }
@@ -367,9 +387,11 @@ def _flags(rows: list[ReferralFlag]) -> list[dict[str, Any]]:
             "detail": flag_detail(flag.detail or {}),
             "created_at": flag.created_at,
             "reviewed_at": flag.reviewed_at,
-            "reviewer_phone": reviewers.get(flag.reviewed_by_id, ""),
-            "invitee": flag.invitee,
-            "inviter": flag.invitee.invited_by,
+            "reviewer_phone": reviewers.get(flag.reviewed_by_id or 0, ""),
+            "invitee": {"id": flag.invitee_id, "phone": flag.invitee_phone},  # type: ignore[attr-defined]
+            "inviter": {"id": flag.inviter_id, "phone": flag.inviter_phone}  # type: ignore[attr-defined]
+            if flag.inviter_id  # type: ignore[attr-defined]
+            else None,
         }
         for flag in rows
     ]
@@ -390,7 +412,13 @@ def flag_review(request: HttpRequest, flag_id: int) -> HttpResponse:
     messages.success(request, _("The flag is marked reviewed."))
     back = request.POST.get("next", "")
     flags = reverse("web:insight-flags")
-    if not (back.startswith(flags) and "//" not in back and "\\" not in back):
+    if not (
+        back.startswith(flags)
+        and back.isascii()
+        and back.isprintable()
+        and "//" not in back
+        and "\\" not in back
+    ):
         back = flags
     return redirect(back)
 
@@ -398,7 +426,7 @@ def flag_review(request: HttpRequest, flag_id: int) -> HttpResponse:
 @require_GET
 @staff_only
 @never_cache
-def referrals_export(request: HttpRequest) -> HttpResponse:
+def referrals_export(request: HttpRequest) -> HttpResponseBase:
     """Every activation of the period as CSV, streamed row by row."""
     return _csv(request, referrals_csv, "referrals")
 
@@ -406,6 +434,6 @@ def referrals_export(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_only
 @never_cache
-def leaderboard_export(request: HttpRequest) -> HttpResponse:
+def leaderboard_export(request: HttpRequest) -> HttpResponseBase:
     """Every inviter of the period in leaderboard order as CSV, streamed row by row."""
     return _csv(request, leaderboard_csv, "leaderboard")
