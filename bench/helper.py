@@ -8,7 +8,12 @@ servers: `helper.py vouch ...` loads Vouch's settings, `helper.py floor ...` the
   token PHONE [staff]               an access token for PHONE (created if missing)
   inviter ID                        access token of user ID, and their referrals
   activation-tokens COUNT FILE      COUNT fresh users' tokens into FILE; prints an invite code
-  probe SCENARIO [ARG]              SQL statements of one request (CaptureQueriesContext)
+  top-inviter                       the user with most referrals: {"id", "referrals"}
+  staff-session PHONE               a signed-in session of staff user PHONE (created if missing):
+                                    the Cookie header's value
+  api-key SCOPE                     a new API key with SCOPE, in clear
+  probe SCENARIO [ARG]              SQL statements of one request (CaptureQueriesContext);
+                                    `probe header PATH NAME VALUE`: a GET with that header
   quick [immediate]                 `probe` for every scenario of `run.py --quick`, as JSON
                                     (with `immediate`: step 1 only, for TASKS_BACKEND=immediate)
 """
@@ -40,6 +45,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+
+PROBE_TIMEOUT_MS = 60_000
 
 
 def phone(n: int, prefix: str = "+7999") -> str:
@@ -165,6 +172,36 @@ def activation_tokens(count: int, path: str) -> None:
     print(inviter.invite_code)
 
 
+def top_inviter() -> None:
+    from vouch.accounts.models import User
+
+    top = User.objects.order_by("-referrals_count", "id").values("id", "referrals_count").first()
+    if top is None or not top["referrals_count"]:
+        sys.exit("no user has referrals")
+    print(json.dumps({"id": top["id"], "referrals": top["referrals_count"]}))
+
+
+def staff_session(phone_: str) -> None:
+    """Sign a staff user in the way the login view ends (django.contrib.auth.login)."""
+    from django.conf import settings
+
+    from vouch.accounts.models import User
+    from vouch.accounts.services import user_create
+
+    user = User.objects.filter(phone=phone_).first() or user_create(phone=phone_, is_staff=True)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    print(f"{name}={client.cookies[name].value}")
+
+
+def api_key(scope: str) -> None:
+    from vouch.apikeys.services import api_key_create
+
+    _key, raw = api_key_create(name=f"bench {scope}", scopes=[scope])
+    print(raw)
+
+
 def probe(scenario: str, arg: str, n: int | None = None) -> dict:
     """
     One request in-process; its status and statements. The phone is +7994 and N (default the
@@ -175,6 +212,9 @@ def probe(scenario: str, arg: str, n: int | None = None) -> dict:
     n = os.getpid() if n is None else n
     if scenario == "verify":
         seed_challenges(n, 1, "123456", "+7994")
+    if connection.vendor == "postgresql":  # a statement that never ends fails the probe instead
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {PROBE_TIMEOUT_MS}")
     with CaptureQueriesContext(connection) as ctx:
         if PROJECT == "floor":
             path = "/request" if scenario == "request" else "/verify"
@@ -197,6 +237,9 @@ def probe(scenario: str, arg: str, n: int | None = None) -> dict:
                 HTTP_AUTHORIZATION=f"Bearer {tok}",
                 **post,
             )
+        elif scenario == "header":
+            path, name, value = arg.split(" ", 2)
+            response = client.get(path, headers={name: value})
         else:
             response = client.get(
                 arg.split(" ")[0], HTTP_AUTHORIZATION=f"Bearer {arg.split(' ')[1]}"
@@ -238,6 +281,28 @@ def quick(mode: str) -> dict[str, dict]:
     top = User.objects.get(pk=int(found_id.group(1)))
     label = f"profile, {top.referrals.count()} referrals"
     found[label] = probe("profile", f"{profile} {access_token(top)}")
+    # The referral reports on a small programme: their statements do not grow with the data.
+    out = io.StringIO()
+    call_command(
+        "seed_users", "--force", "--tree", "--users", "300", "--referrals-of-one", "40",
+        "--seed", "1", stdout=out, stderr=io.StringIO(),
+    )  # fmt: skip
+    found_id = re.search(r"Inviter: id=(\d+)", out.getvalue())
+    if not found_id:
+        raise SystemExit(f"seed_users named no inviter:\n{out.getvalue()}")
+    inviter_id = int(found_id.group(1))
+    reports = {
+        "referral leaderboard, month": "/api/referrals/leaderboard/?period=month",
+        "referral leaderboard, all time": "/api/referrals/leaderboard/?period=all",
+        "referral funnel, month": "/api/referrals/funnel/?period=month",
+        "referral downline": f"/api/users/{inviter_id}/downline/",
+        "referral downline members, depth 2": (
+            f"/api/users/{inviter_id}/downline/members/?depth=2"
+        ),
+        "referral flags": "/api/referrals/flags/",
+    }
+    for label, path in reports.items():
+        found[label] = probe("header", f"{path} Authorization Bearer {staff}")
     return found
 
 
@@ -254,6 +319,12 @@ elif cmd == "inviter":
     inviter(int(args[0]))
 elif cmd == "activation-tokens":
     activation_tokens(int(args[0]), args[1])
+elif cmd == "top-inviter":
+    top_inviter()
+elif cmd == "staff-session":
+    staff_session(args[0])
+elif cmd == "api-key":
+    api_key(args[0])
 elif cmd == "probe":
     print(json.dumps(probe(args[0], " ".join(args[1:]))))
 elif cmd == "quick":

@@ -15,12 +15,14 @@ are PREFIX and PREFIX_floor), BENCH_REDIS_URL (redis://127.0.0.1:6379/6, emptied
 after), BENCH_PORT (8790; the floor gets +1, Vouch with TASKS_BACKEND=immediate +2),
 BENCH_MAX_RATE (4000: req/s per side the phone ranges and seeded codes are sized for),
 BENCH_QUEUE_TIMEOUT (300 s the worker gets to empty the queue), BENCH_SCENARIOS
-(comma-separated names; default all).
+(comma-separated names; default all), BENCH_INSIGHT_USERS (1,000,000: the users in the
+database for the `insight` scenario, one of them with BENCH_INSIGHT_TOP, 100,000, referrals).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -62,6 +65,9 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # docs/delivery.md: 2 on tw
 BASELINE = ROOT / "bench" / "statements.json"
 CODE = "123456"
 WORK = Path(tempfile.gettempdir()) / f"vouch-bench.{os.getpid()}"  # made by main()
+INSIGHT_USERS = int(os.environ.get("BENCH_INSIGHT_USERS", "1000000"))
+INSIGHT_TOP = int(os.environ.get("BENCH_INSIGHT_TOP", "100000"))
+INSIGHT_CONNS, INSIGHT_THREADS = 4, 2  # reports for a few operators, not a crowd
 
 # Production settings, except what one load generator on one IP needs (docs/benchmarks.md).
 RAISED = {
@@ -110,6 +116,12 @@ def databases_drop(*dbs: str) -> None:
 def bench_sql(query: str, params: tuple = ()) -> list[tuple]:
     with psycopg.connect(f"{PG}/{DB_VOUCH}", autocommit=True) as conn:
         return list(conn.execute(query, params).fetchall())
+
+
+def bench_run(statement: str) -> None:
+    """One statement on the Vouch database outside a transaction (VACUUM, ANALYZE)."""
+    with psycopg.connect(f"{PG}/{DB_VOUCH}", autocommit=True) as conn:
+        conn.execute(statement)
 
 
 def queued() -> int:
@@ -169,7 +181,15 @@ def ps(*args: str) -> str:
 
 
 class Server:
-    def __init__(self, name: str, port: int, env: dict[str, str], app: str, chdir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        port: int,
+        env: dict[str, str],
+        app: str,
+        chdir: Path,
+        worker_class: tuple[str, ...] = ("--worker-class", "sync"),
+    ) -> None:
         self.name, self.port, self.url = name, port, f"http://127.0.0.1:{port}"
         self.pidfile = WORK / f"{name}.pid"
         self.logfile = WORK / f"{name}.log"
@@ -183,8 +203,7 @@ class Server:
                 f"127.0.0.1:{port}",
                 "--workers",
                 "4",
-                "--worker-class",
-                "sync",
+                *worker_class,
                 "--log-level",
                 "warning",
                 "--pid",
@@ -226,6 +245,17 @@ class Server:
 
     def stop(self) -> None:
         stop(self.proc)
+
+
+def rss_kb(pid: int) -> int:
+    """A process's resident set size in kB (VmRSS of /proc/<pid>/status), 0 when gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -568,6 +598,189 @@ def seed_users(*args: str) -> str:
     return out
 
 
+# --- insight: the referral reports at a million users ----------------------------------------
+
+EXPORTS: list[dict] = []
+SEED_TIMES: list[str] = []
+
+
+def stream(side: Side, path: str, header: tuple[str, str]) -> dict:
+    """
+    GET `path` once and read the answer as it arrives (64 kB at a time): its lines, bytes,
+    the seconds to the first byte and to the last, the CPU time of every process serving it,
+    and the resident size of the web worker that served it (the one whose CPU time grew
+    most) before the request and at its peak, polled every 50 ms.
+    """
+    server = side.server
+    workers = server.workers()
+    cpu_before = {pid: cpu_seconds(pid) or 0.0 for pid in workers}
+    before = {pid: rss_kb(pid) for pid in workers}
+    peak = dict(before)
+    halt = threading.Event()
+
+    def poll() -> None:
+        while not halt.wait(0.05):
+            for pid in workers:
+                peak[pid] = max(peak[pid], rss_kb(pid))
+
+    thread = threading.Thread(target=poll, daemon=True)
+    meter = CpuMeter(side)
+    meter.start()
+    thread.start()
+    request = urllib.request.Request(server.url + path, headers=dict([header]))  # noqa: S310
+    lines = size = 0
+    started = time.monotonic()
+    first = None
+    try:
+        answer = urllib.request.urlopen(request, timeout=600)  # noqa: S310 (http://127...)
+    except urllib.error.HTTPError as error:  # an answer too: its status goes in the table
+        answer = error
+    with answer:
+        status = str(answer.status)
+        try:
+            while status == "200" and (chunk := answer.read(65536)):
+                first = first or time.monotonic()
+                lines += chunk.count(b"\n")
+                size += len(chunk)
+        except (http.client.HTTPException, ValueError, OSError) as error:
+            status = f"cut ({type(error).__name__})"  # the server closed the stream early
+    seconds = time.monotonic() - started
+    halt.set()
+    thread.join()
+    cpu = meter.stop()
+    serving = max(workers, key=lambda pid: (cpu_seconds(pid) or 0.0) - cpu_before[pid])
+    rows = max(0, lines - 1)  # the header
+    return {
+        "status": status,
+        "rows": rows,
+        "mb": size / 1e6,
+        "first_s": (first or time.monotonic()) - started,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds if seconds else 0.0,
+        "cpu_s": sum(cpu.values()),
+        "cpu": cpu,
+        "rss_before": before[serving] / 1024,
+        "rss_peak": peak[serving] / 1024,
+        "rss_after": rss_kb(serving) / 1024,
+    }
+
+
+def export_text(row: dict) -> str:
+    r = row["result"]
+    cells = [
+        row["name"],
+        r["status"],
+        f"{r['rows']:,}",
+        f"{row['expected']:,}",
+        f"{r['mb']:.1f}",
+        f"{r['first_s']:.2f}",
+        f"{r['seconds']:.1f}",
+        f"{r['rows_per_s']:,.0f}",
+        f"{r['cpu_s']:.1f} ({r['cpu']['web']:.1f} / {r['cpu']['postgres']:.1f})",
+        f"{r['rss_before']:.1f} → {r['rss_peak']:.1f} → {r['rss_after']:.1f}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+EXPORT_HEADER = (
+    "| export | status | rows | rows expected | MB | s to first byte | s to last | rows/s "
+    "| CPU s (web / PG) | serving worker RSS MB before → peak → after |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def insight(side: Side) -> None:
+    """
+    The referral reports (API, staff pages, CSV exports) on a database of INSIGHT_USERS users,
+    seeded by `seed_users --tree` with one inviter of INSIGHT_TOP referrals; the API with a
+    staff user's bearer token (one row with an API key of scope referrals:read), the pages
+    with a staff session, each at wrk -t2 -c4; each export streamed once, whole.
+    """
+    present = int(bench_sql("SELECT COUNT(*) FROM accounts_user")[0][0])
+    users = max(INSIGHT_TOP + 1, INSIGHT_USERS - present)
+    log(f"  seeding a referral programme of {users:,} users ({present:,} there already)")
+    started = time.monotonic()
+    seed_users(
+        "--tree", "--users", str(users), "--referrals-of-one", str(INSIGHT_TOP), "--batch", "20000"
+    )
+    seeded = time.monotonic() - started
+    bench_run("VACUUM ANALYZE")
+    SEED_TIMES.append(
+        f"seed_users --tree, {users:,} users: {seeded:.0f} s; "
+        f"VACUUM ANALYZE after it: {time.monotonic() - started - seeded:.0f} s"
+    )
+    log(f"    {SEED_TIMES[-1]}")
+    top = json.loads(helper("vouch", "top-inviter"))["id"]
+    bearer = ("Authorization", "Bearer " + helper("vouch", "token", "+79970000002", "staff"))
+    key = ("Authorization", "Api-Key " + helper("vouch", "api-key", "referrals:read"))
+    cookie = ("Cookie", helper("vouch", "staff-session", "+79970000005"))
+
+    def row(name: str, path: str, header: tuple[str, str]) -> None:
+        single(
+            f"insight: {name}",
+            side,
+            "header_get.lua",
+            [path, *header],
+            ["header", path, *header],
+            conns=INSIGHT_CONNS,
+            threads=INSIGHT_THREADS,
+        )
+
+    api = [
+        ("leaderboard, month", "/api/referrals/leaderboard/?period=month"),
+        ("leaderboard, all", "/api/referrals/leaderboard/?period=all"),
+        ("funnel, month", "/api/referrals/funnel/?period=month"),
+        ("funnel, all, RU", "/api/referrals/funnel/?period=all&country=RU"),
+        ("downline of the top inviter", f"/api/users/{top}/downline/"),
+        ("its members, depth 1", f"/api/users/{top}/downline/members/?depth=1"),
+        ("flags", "/api/referrals/flags/"),
+    ]
+    for name, path in api:
+        row(f"API {name}", path, bearer)
+    row("API leaderboard, month, API key", api[0][1], key)
+    pages = [
+        ("leaderboard", "/staff/referrals/"),
+        ("funnel", "/staff/referrals/funnel/"),
+        ("the top inviter", f"/staff/referrals/users/{top}/"),
+        ("flags", "/staff/referrals/flags/"),
+    ]
+    for name, path in pages:
+        row(f"page {name}", path, cookie)
+
+    activated = "SELECT COUNT(*) FROM accounts_user WHERE invite_activated_at IS NOT NULL"
+    leaders = "SELECT COUNT(*) FROM accounts_user WHERE referrals_count > 0"
+    exports = [
+        ("export.csv?period=all", "/api/referrals/export.csv?period=all", activated),
+        ("leaderboard.csv?period=all", "/api/referrals/leaderboard.csv?period=all", leaders),
+    ]
+    # A stream of a million rows outlasts the 30 s a sync worker may spend on one request
+    # (gunicorn's --timeout); production's gthread workers (deploy/systemd/vouch-web.service,
+    # --threads 4) keep beating while a thread streams. So the exports get such a server.
+    threaded = Server(
+        "exports",
+        PORT + 3,
+        VOUCH_ENV,  # SITE_URL too: the tokens' issuer
+        "config.wsgi:application",
+        ROOT,
+        worker_class=("--threads", "4", "--timeout", "30"),
+    )
+    try:
+        threaded.wait("/healthz")
+        exporting = Side(threaded, side.db, side.worker, side.redis_pid)
+        for name, path, count in exports:
+            log(f"  insight: {name}")
+            result = stream(exporting, path, bearer)
+            expected = int(bench_sql(count)[0][0])
+            EXPORTS.append({"name": name, "expected": expected, "result": result})
+            log(f"    {export_text(EXPORTS[-1])}")
+            time.sleep(DRAIN)
+    finally:
+        threaded.stop()
+    # Last: a walk below the top inviter's 100,000 referrals, which may take longer than
+    # wrk waits (10 s) and keep PostgreSQL busy after, must not weigh on the other rows.
+    row("API its members, depth 2", f"/api/users/{top}/downline/members/?depth=2", bearer)
+
+
 # --- --quick: statements per request against a baseline --------------------------------------
 
 
@@ -661,6 +874,8 @@ def bench() -> None:
     procs: list[Server | Worker] = []
     try:
         run([PY, "manage.py", "migrate", "--noinput", "-v0"], VOUCH_ENV)
+        if want("insight"):  # the staff pages, with DEBUG off, name their files by the manifest
+            run([PY, "manage.py", "collectstatic", "--noinput", "-v0"], VOUCH_ENV)
         run(
             [PY, "manage.py", "migrate", "--run-syncdb", "--noinput", "-v0"],
             FLOOR_ENV,
@@ -764,6 +979,8 @@ def bench() -> None:
                         raise SystemExit(f"seed_users named no inviter:\n{out}")
                     top = json.loads(helper("vouch", "inviter", inviter.group(1)))
                     profile(f"{top['referrals']:,}", top["token"])
+            if want("insight"):
+                insight(prod)
         else:
             log("  manage.py seed_users does not exist yet: seeded and referral scenarios skipped")
     finally:
@@ -773,7 +990,8 @@ def bench() -> None:
         limiter.flushdb()
 
     print(
-        f"\nwrk -t{THREADS} -c{CONNS} (c1 rows: -t1 -c1), {DURATION} s measured after "
+        f"\nwrk -t{THREADS} -c{CONNS} (c1 rows: -t1 -c1; insight rows: -t{INSIGHT_THREADS} "
+        f"-c{INSIGHT_CONNS}), {DURATION} s measured after "
         f"{WARMUP} s warm-up and {DRAIN} s drain; gunicorn 4 sync workers each side; Vouch with "
         f"the Redis limiter and {WORKERS} delivery workers ({' '.join(WORKER_CMD)}, "
         "TASKS_BACKEND=database) except the immediate row\n"
@@ -781,6 +999,11 @@ def bench() -> None:
     print(HEADER)
     for row in ROWS:
         print(row_text(row))
+    if EXPORTS:
+        print(f"\n{'; '.join(SEED_TIMES)}; each export read once, whole, with the bearer token\n")
+        print(EXPORT_HEADER)
+        for row in EXPORTS:
+            print(export_text(row))
 
 
 if __name__ == "__main__":

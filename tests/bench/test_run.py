@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,32 @@ def test_the_worker_is_the_one_make_worker_starts(bench):
     makefile = (ROOT / "Makefile").read_text()
     assert bench.WORKER_CMD[0] == "manage.py"
     assert f"$(MANAGE) {bench.WORKER_CMD[1]}" in makefile
+
+
+def test_rss_kb_reads_this_process(bench):
+    assert bench.rss_kb(os.getpid()) > 1000
+
+
+def test_rss_kb_of_a_process_that_is_gone_is_zero(bench):
+    assert bench.rss_kb(2**22 + 12345) == 0
+
+
+def test_export_text_shows_rows_rate_and_the_serving_workers_memory(bench):
+    result = {
+        "status": "200",
+        "rows": 1_000_000,
+        "mb": 98.76,
+        "first_s": 0.05,
+        "seconds": 20.0,
+        "rows_per_s": 50_000.0,
+        "cpu_s": 25.0,
+        "cpu": {"web": 19.0, "worker": 0.1, "postgres": 5.9, "redis": 0.0},
+        "rss_before": 90.0,
+        "rss_peak": 95.5,
+        "rss_after": 91.0,
+    }
+    text = bench.export_text({"name": "export.csv", "expected": 1_000_000, "result": result})
+    assert text == (
+        "| export.csv | 200 | 1,000,000 | 1,000,000 | 98.8 | 0.05 | 20.0 | 50,000 "
+        "| 25.0 (19.0 / 5.9) | 90.0 → 95.5 → 91.0 |"
+    )

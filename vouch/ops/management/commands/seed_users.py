@@ -2,30 +2,45 @@
 `manage.py seed_users`: fill a benchmark or load-test database with many users, one inviter
 with many referrals and old code challenges, fast (bulk inserts in batches).
 
+With --tree the users form a referral programme of a year (vouch/ops/seed_tree.py): user 0
+invites M, the others a random tree with a few big inviters, phones of six countries, the
+Referral rows, the funnel per code and day and per day and country, some flags, and the
+downline levels (`referral_counts_rebuild`). On PostgreSQL the big tables are written with
+COPY, so a million users take minutes, not hours.
+
 It writes straight to the tables: no signals, no audit events, no rate-limit counters. It is
-for throwaway databases, so it refuses to run with DEBUG off unless given --force.
+for throwaway databases nobody else writes to at the same time (the users get their ids from
+the seed itself), so it refuses to run with DEBUG off unless given --force.
 """
 
 from __future__ import annotations
 
+import random
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from ipaddress import IPv4Address
+from itertools import islice
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connection, models, transaction
+from django.db.models import Max
 
 from vouch.accounts.models import User
 from vouch.core import clock
 from vouch.core.codes import ALPHABET, INVITE_CODE_LENGTH
 from vouch.core.phones import InvalidPhone, phone_parse
+from vouch.ops.seed_tree import COUNTRIES, Tree, funnel_draw, tree_draw
 from vouch.otp.hashing import code_generate, code_hash, salt_generate
 from vouch.otp.models import Challenge, Channel, DeliveryStatus
+from vouch.referrals.models import FlagReason, FunnelDay, InviteDay, Referral, ReferralFlag
+from vouch.referrals.services import network_digest, referral_counts_rebuild
 
 PHONE_PREFIX = "+7999"  # Russian mobile numbers: +7 999 followed by 7 digits
 PHONE_DIGITS = 7
@@ -35,6 +50,9 @@ USERS_SPREAD = timedelta(days=90)  # date_joined of plain users: within the last
 REFERRALS_SPREAD = timedelta(days=30)  # activations: within the last 30 days
 CHALLENGES_SPREAD = timedelta(days=30)
 DEFAULT_BATCH = 5000
+FLAGS = 300  # flagged referrals in a tree
+FLAGS_REVIEWED = 0.4
+NETWORKS_FROM = int(IPv4Address("11.0.0.0"))  # the seeded clients' networks: /24s from here
 
 
 def encode_code(number: int) -> str:
@@ -100,6 +118,15 @@ class Command(BaseCommand):
             help="first 7-digit suffix after +7999 (default: after the highest one in use)",
         )
         parser.add_argument(
+            "--tree",
+            action="store_true",
+            help="a referral programme of a year: besides user 0's M referrals a random tree, "
+            "six countries, Referral rows, funnel days, flags and downline levels",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=None, help="with --tree: draw the same tree every time"
+        )
+        parser.add_argument(
             "--force", action="store_true", help="run even with DEBUG off (not a benchmark DB?)"
         )
 
@@ -125,6 +152,22 @@ class Command(BaseCommand):
         started = time.monotonic()
 
         offset = options["phone_offset"]
+        if options["tree"] and users:
+            seed = options["seed"]
+            # The shape of the data, not a secret: a seedable generator, so a run can be repeated.
+            shape = random.Random(self.rng.getrandbits(64) if seed is None else seed)  # noqa: S311
+            tree = tree_draw(users=users, referrals_of_one=referrals, rng=shape)
+            phones = self._tree_phones(tree, offset)
+            self._check_phones(phones)
+            now = clock.now()
+            created = self._seed_tree(tree, phones, shape, batch, now)
+            if challenges:
+                self._seed_challenges(phones, challenges, batch, now)
+            self.stdout.write(
+                f"Created {len(tree)} users, {created} referrals and {challenges} challenges "
+                f"in {time.monotonic() - started:.2f}s."
+            )
+            return
         if offset is None:
             offset = self._next_phone_offset()
         if offset + max(users, 1) > PHONE_SPACE:
@@ -148,18 +191,19 @@ class Command(BaseCommand):
 
     # --- users ----------------------------------------------------------------------------------
 
-    def _next_phone_offset(self) -> int:
-        """One past the highest +7999XXXXXXX phone in use, so reruns do not collide."""
+    def _next_phone_offset(self, prefix: str = PHONE_PREFIX, digits: int = PHONE_DIGITS) -> int:
+        """One past the highest `prefix` phone of `digits` more digits in use, so reruns do not
+        collide."""
         highest = (
-            User.objects.filter(phone__startswith=PHONE_PREFIX)
+            User.objects.filter(phone__startswith=prefix)
             .order_by("-phone")
             .values_list("phone", flat=True)
             .first()
         )
         if highest is None:
             return 0
-        suffix = str(highest)[len(PHONE_PREFIX) :]
-        return int(suffix) + 1 if suffix.isdigit() and len(suffix) == PHONE_DIGITS else 0
+        suffix = str(highest)[len(prefix) :]
+        return int(suffix) + 1 if suffix.isdigit() and len(suffix) == digits else 0
 
     def _check_phones(self, phones: list[str]) -> None:
         if not phones:
@@ -222,6 +266,184 @@ class Command(BaseCommand):
                 f"referrals={count}"
             )
 
+    # --- a referral programme (--tree) -----------------------------------------------------------
+
+    def _tree_phones(self, tree: Tree, ru_offset: int | None) -> list[str]:
+        """A phone for each user of the tree, of its country, after the ones in use."""
+        following = []
+        for position, (country, prefix, digits, _share) in enumerate(COUNTRIES):
+            start = ru_offset if position == 0 and ru_offset is not None else None
+            if start is None:
+                start = self._next_phone_offset(prefix, digits)
+            if start + tree.country.count(position) > 10**digits:
+                raise CommandError(f"Not enough {prefix} numbers ({country}) for the tree.")
+            following.append(start)
+        formats = [f"{prefix}{{:0{digits}d}}" for _c, prefix, digits, _s in COUNTRIES]
+        phones = []
+        for position in tree.country:
+            phones.append(formats[position].format(following[position]))
+            following[position] += 1
+        return phones
+
+    def _seed_tree(
+        self, tree: Tree, phones: list[str], rng: random.Random, batch: int, now: datetime
+    ) -> int:
+        """Write the tree's users, referrals, funnel and flags; return the referrals."""
+        # Codes with funnel rows of their own, of users since deleted, are not given again.
+        taken = set(User.objects.values_list("invite_code", flat=True).iterator())
+        taken.update(InviteDay.objects.values_list("code", flat=True).distinct().iterator())
+        fresh = invite_codes(self.rng, taken)
+        codes = [next(fresh) for _ in range(len(tree))]
+        base = (User.objects.aggregate(top=Max("pk"))["top"] or 0) + 1
+        stamp = now.timestamp()
+
+        def moment(age: float) -> datetime:
+            return datetime.fromtimestamp(stamp - age, tz=UTC)
+
+        def user_rows() -> Iterator[tuple]:
+            for i in range(len(tree)):
+                parent = tree.parent[i]
+                invited = parent >= 0
+                yield (
+                    base + i,
+                    "!" + secrets.token_hex(20),  # unusable, as make_password(None) makes it
+                    False,
+                    phones[i],
+                    True,  # as if each had signed up by SMS
+                    "",
+                    False,
+                    codes[i],
+                    base + parent if invited else None,
+                    codes[parent] if invited else None,
+                    moment(tree.activated[i]) if invited else None,
+                    tree.referrals[i],
+                    True,
+                    False,
+                    moment(tree.joined[i]),
+                )
+
+        user_columns = (
+            "id",
+            "password",
+            "is_superuser",
+            "phone",
+            "phone_verified",
+            "email",
+            "email_verified",
+            "invite_code",
+            "invited_by_id",
+            "activated_invite_code",
+            "invite_activated_at",
+            "referrals_count",
+            "is_active",
+            "is_staff",
+            "date_joined",
+        )
+        self._write(User, user_columns, user_rows(), len(tree), "users", batch)
+        with connection.cursor() as cursor:
+            for statement in connection.ops.sequence_reset_sql(no_style(), [User]):
+                cursor.execute(statement)
+
+        invitees = tree.invitees()
+        networks: dict[int, str] = {}
+
+        def network(index: int) -> str:
+            number = tree.network[index]
+            if number < 0:
+                return ""
+            if number not in networks:  # a /24 of its own per network number
+                address = IPv4Address(NETWORKS_FROM + (number << 8) + 1)
+                networks[number] = network_digest(ip=str(address))
+            return networks[number]
+
+        referral_rows = (
+            (
+                base + i,
+                COUNTRIES[tree.country[i]][0],
+                network(i),
+                bool(tree.at_sign_up[i]),
+            )
+            for i in invitees
+        )
+        columns = ("invitee_id", "country", "network", "at_sign_up")
+        self._write(Referral, columns, referral_rows, len(invitees), "referrals", batch)
+
+        by_code, by_country = funnel_draw(tree=tree, now=stamp, rng=rng)
+        epoch = date(1970, 1, 1).toordinal()
+
+        def day_of(number: int) -> date:
+            return date.fromordinal(epoch + number)
+
+        counts = ("visits", "codes_requested", "sign_ups", "activations")
+        code_rows = (
+            (codes[inviter], day_of(day), c.visits, c.codes_requested, c.sign_ups, c.activations)
+            for (inviter, day), c in by_code.items()
+        )
+        code_columns = ("code", "day", *counts)
+        self._write(InviteDay, code_columns, code_rows, len(by_code), "code days", batch)
+        # The days of an earlier seed (or of real traffic) get this one's figures added.
+        found = {(row.day, row.country): row for row in FunnelDay.objects.all()}
+        added, country_rows = [], []
+        for (day, country), c in sorted(by_country.items()):
+            row = found.get((day_of(day), country))
+            if row is None:
+                country_rows.append((day_of(day), country, *(getattr(c, n) for n in counts)))
+                continue
+            for name in counts:
+                setattr(row, name, getattr(row, name) + getattr(c, name))
+            added.append(row)
+        with transaction.atomic():
+            FunnelDay.objects.bulk_update(added, counts, batch_size=batch)
+        self._write(
+            FunnelDay, ("day", "country", *counts), country_rows, len(country_rows), "days", batch
+        )
+
+        self._seed_flags(tree, invitees, base, rng, moment, batch)
+        started = time.monotonic()
+        referral_counts_rebuild()
+        if self.verbosity >= 1:
+            self.stderr.write(f"downline levels rebuilt in {time.monotonic() - started:.1f}s")
+
+        if len(tree) and tree.referrals[0]:
+            self.stdout.write(
+                f"Inviter: id={base} phone={phones[0]} code={codes[0]} "
+                f"referrals={tree.referrals[0]}"
+            )
+        return len(invitees)
+
+    def _seed_flags(
+        self,
+        tree: Tree,
+        invitees: list[int],
+        base: int,
+        rng: random.Random,
+        moment: Callable[[float], datetime],
+        batch: int,
+    ) -> None:
+        """A few hundred flagged referrals, of every reason, some of them reviewed."""
+        reviewer = User.objects.filter(is_staff=True).order_by("pk").values_list("pk", flat=True)
+        reviewer_id = reviewer.first()
+        reasons = list(FlagReason)
+        chosen = rng.sample(invitees, min(FLAGS, len(invitees)))
+        rows = []
+        for index in chosen:
+            for reason in rng.sample(reasons, 2 if rng.random() < 0.1 else 1):
+                age = max(0.0, tree.activated[index] - rng.uniform(0.0, 5.0))
+                reviewed = rng.random() < FLAGS_REVIEWED
+                reviewed_age = age * rng.random() if reviewed else None
+                rows.append(
+                    (
+                        base + index,
+                        reason.value,
+                        _flag_detail(reason, tree, index, rng),
+                        moment(age),
+                        moment(reviewed_age) if reviewed_age is not None else None,
+                        reviewer_id if reviewed else None,
+                    )
+                )
+        columns = ("invitee_id", "reason", "detail", "created_at", "reviewed_at", "reviewed_by_id")
+        self._write(ReferralFlag, columns, iter(rows), len(rows), "flags", batch, copy=False)
+
     # --- challenges -----------------------------------------------------------------------------
 
     def _seed_challenges(
@@ -257,6 +479,41 @@ class Command(BaseCommand):
 
     # --- shared ---------------------------------------------------------------------------------
 
+    def _write(
+        self,
+        model: type[models.Model],
+        columns: tuple[str, ...],
+        rows: Iterable[tuple],
+        total: int,
+        label: str,
+        batch: int,
+        copy: bool = True,
+    ) -> None:
+        """
+        Insert `rows` (values of `columns`, attribute names, in order), `batch` per
+        transaction: with COPY on PostgreSQL (unless `copy` is False), bulk_create elsewhere.
+        """
+        meta = model._meta
+        quote = connection.ops.quote_name
+        names = ", ".join(quote(meta.get_field(column).column) for column in columns)
+        statement = f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
+        copying = copy and connection.vendor == "postgresql"
+        started, done = time.monotonic(), 0
+        source = iter(rows)
+        while chunk := list(islice(source, batch)):
+            with transaction.atomic():
+                if copying:
+                    with connection.cursor() as cursor, cursor.cursor.copy(statement) as pipe:
+                        for row in chunk:
+                            pipe.write_row(row)
+                else:
+                    objects = [model(**dict(zip(columns, row, strict=True))) for row in chunk]
+                    model._default_manager.bulk_create(objects, batch_size=batch)
+            done += len(chunk)
+            self._progress(label, done, total, time.monotonic() - started)
+        if self.verbosity >= 1 and total and sys.stderr.isatty():
+            self.stderr.write("")  # end the redrawn line
+
     def _insert(
         self,
         model: type[User] | type[Challenge],
@@ -289,3 +546,14 @@ class Command(BaseCommand):
             self.stderr.write("\r" + line, ending="")
         else:
             self.stderr.write(line)
+
+
+def _flag_detail(reason: str, tree: Tree, index: int, rng: random.Random) -> dict[str, int]:
+    """Figures of the kind the flag rules record (at their default settings), for a seeded flag."""
+    if reason == FlagReason.SAME_NETWORK:
+        return {"referrals": rng.randint(3, 20), "window_hours": 24}
+    if reason == FlagReason.BURST:
+        return {"referrals": rng.randint(10, 50), "window_minutes": 10}
+    if reason == FlagReason.PHONE_RANGE:
+        return {"digits": 2}
+    return {"links": max(5, int(tree.depth[index])), "window_hours": 24}
