@@ -497,8 +497,11 @@ def downline_members(*, user_id: int, depth: int) -> QuerySet[User]:
     else:
         walk = _MEMBERS_AT_DEPTH_SQL.format(table=table)
         members = User.objects.filter(pk__in=RawSQL(walk, params))  # noqa: S611 (fixed SQL)
+    # Every member has activated a code; saying so lets PostgreSQL walk the activations
+    # newest first without first passing the users who never activated one.
     return (
-        members.only("id", "invited_by_id", "invite_activated_at", "referrals_count")
+        members.filter(invite_activated_at__isnull=False)
+        .only("id", "invited_by_id", "invite_activated_at", "referrals_count")
         .annotate(phone_e164=Cast("phone", output_field=CharField()))
         .order_by(*REFERRAL_ORDERING)
     )
