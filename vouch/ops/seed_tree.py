@@ -173,8 +173,8 @@ def funnel_draw(
             country = first_country[key]
             by_country[(key[1], country)].codes_requested += lost
         row.visits = row.codes_requested + int(max(1, row.codes_requested) * rng.uniform(0.2, 2.0))
-        day = by_country.get((key[1], ""))
-        if day is None:
-            day = by_country[(key[1], "")] = Counts()
-        day.visits += row.visits
+        visited = by_country.get((key[1], ""))
+        if visited is None:
+            visited = by_country[(key[1], "")] = Counts()
+        visited.visits += row.visits
     return by_code, by_country

@@ -495,7 +495,7 @@ class Command(BaseCommand):
         """
         meta = model._meta
         quote = connection.ops.quote_name
-        names = ", ".join(quote(meta.get_field(column).column) for column in columns)
+        names = ", ".join(quote(meta.get_field(column).column) for column in columns)  # type: ignore[union-attr,arg-type]
         statement = f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
         copying = copy and connection.vendor == "postgresql"
         started, done = time.monotonic(), 0
