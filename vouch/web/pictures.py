@@ -8,7 +8,7 @@ leave the markup it was put in.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -101,6 +101,60 @@ def _runs(row: Iterable[int | bool]) -> list[tuple[bool, int]]:
     return runs
 
 
+def _baseline(baseline_y: float) -> SafeString:
+    return format_html(
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
+        CHART_SIDE,
+        _number(baseline_y + 0.5),
+        CHART_WIDTH - CHART_SIDE,
+        _number(baseline_y + 0.5),
+        BASELINE_COLOUR,
+    )
+
+
+def _bars(
+    counts: Sequence[tuple[date, int]], *, peak: int, bar_width: float
+) -> Iterator[tuple[date, float, SafeString]]:
+    """The bar of each day with a count (its day, left edge and <rect>), scaled to `peak`."""
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    baseline_y = CHART_TOP + plot_height
+    slot = (CHART_WIDTH - 2 * CHART_SIDE) / len(counts)
+    for index, (day, count) in enumerate(counts):
+        if count == 0:
+            continue
+        height = max(plot_height * count / peak, 1)
+        x = CHART_SIDE + index * slot + (slot - bar_width) / 2
+        rect = format_html(
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: {}</title></rect>',
+            _number(x),
+            _number(baseline_y - height),
+            _number(bar_width),
+            _number(height),
+            BAR_COLOUR,
+            date_format(day, DATE_STYLE),
+            number_format(count, force_grouping=True),
+        )
+        yield day, x, rect
+
+
+def _chart(ids: str, title: str, description: str, parts: list[SafeString]) -> SafeString:
+    """The <svg> of a chart: `parts` under a <title> and a <desc> that say what it shows."""
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        'role="img" aria-labelledby="{ids}-title {ids}-desc">'
+        '<title id="{ids}-title">{title}</title>'
+        '<desc id="{ids}-desc">{desc}</desc>'
+        "{body}"
+        "</svg>",
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        ids=ids,
+        title=title,
+        desc=description,
+        body=_join(parts),
+    )
+
+
 def _summary(total: int, days: int) -> str:
     referrals = ngettext("%(count)d referral", "%(count)d referrals", total) % {"count": total}
     period = ngettext("in the last %(count)d day", "in the last %(count)d days", days) % {
@@ -126,16 +180,7 @@ def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
     slot = (CHART_WIDTH - 2 * CHART_SIDE) / len(per_day)
     bar_width = max(slot * 0.7, 1)
 
-    parts = [
-        format_html(
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
-            CHART_SIDE,
-            _number(baseline_y + 0.5),
-            CHART_WIDTH - CHART_SIDE,
-            _number(baseline_y + 0.5),
-            BASELINE_COLOUR,
-        )
-    ]
+    parts = [_baseline(baseline_y)]
     description = _summary(total, days)
     if peak == 0:
         parts.append(
@@ -151,24 +196,8 @@ def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
             peak,
         ) % {"day": date_format(peak_day, DATE_STYLE), "count": peak}
         description = f"{description}. {busiest}"
-        for index, (day, count) in enumerate(per_day):
-            if count == 0:
-                continue
-            height = max(plot_height * count / peak, 1)
-            x = CHART_SIDE + index * slot + (slot - bar_width) / 2
-            parts.append(
-                format_html(
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
-                    "<title>{}: {}</title></rect>",
-                    _number(x),
-                    _number(baseline_y - height),
-                    _number(bar_width),
-                    _number(height),
-                    BAR_COLOUR,
-                    date_format(day, DATE_STYLE),
-                    count,
-                )
-            )
+        for day, x, bar in _bars(per_day, peak=peak, bar_width=bar_width):
+            parts.append(bar)
             if day == peak_day:
                 centre = x + bar_width / 2
                 anchor = (
@@ -182,20 +211,7 @@ def referrals_chart_svg(user_id: int, *, days: int = 30) -> SafeString:
     ):
         parts.append(_text(x, CHART_HEIGHT - 4, anchor, date_format(day, DATE_STYLE)))
 
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        'role="img" aria-labelledby="{ids}-title {ids}-desc">'
-        '<title id="{ids}-title">{title}</title>'
-        '<desc id="{ids}-desc">{desc}</desc>'
-        "{body}"
-        "</svg>",
-        width=CHART_WIDTH,
-        height=CHART_HEIGHT,
-        ids=ids,
-        title=gettext("Referrals per day"),
-        desc=description,
-        body=_join(parts),
-    )
+    return _chart(ids, gettext("Referrals per day"), description, parts)
 
 
 def funnel_chart_svg(days: Sequence[tuple[date, Any]]) -> SafeString:
@@ -214,16 +230,7 @@ def funnel_chart_svg(days: Sequence[tuple[date, Any]]) -> SafeString:
     baseline_y = CHART_TOP + plot_height
     slot = (CHART_WIDTH - 2 * CHART_SIDE) / len(counts)
     bar_width = max(slot * 0.7, 0.5)
-    parts = [
-        format_html(
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>',
-            CHART_SIDE,
-            _number(baseline_y + 0.5),
-            CHART_WIDTH - CHART_SIDE,
-            _number(baseline_y + 0.5),
-            BASELINE_COLOUR,
-        )
-    ]
+    parts = [_baseline(baseline_y)]
     description = ngettext(
         "%(count)s activation from %(first)s to %(last)s.",
         "%(count)s activations from %(first)s to %(last)s.",
@@ -248,24 +255,7 @@ def funnel_chart_svg(days: Sequence[tuple[date, Any]]) -> SafeString:
             "count": number_format(peak, force_grouping=True),
         }
         description = f"{description} {busiest}"
-        for index, (day, count) in enumerate(counts):
-            if count == 0:
-                continue
-            height = max(plot_height * count / peak, 1)
-            x = CHART_SIDE + index * slot + (slot - bar_width) / 2
-            parts.append(
-                format_html(
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
-                    "<title>{}: {}</title></rect>",
-                    _number(x),
-                    _number(baseline_y - height),
-                    _number(bar_width),
-                    _number(height),
-                    BAR_COLOUR,
-                    date_format(day, DATE_STYLE),
-                    number_format(count, force_grouping=True),
-                )
-            )
+        parts.extend(bar for _day, _x, bar in _bars(counts, peak=peak, bar_width=bar_width))
         parts.append(
             _text(CHART_SIDE, CHART_TOP - 4, "start", number_format(peak, force_grouping=True))
         )
@@ -276,17 +266,4 @@ def funnel_chart_svg(days: Sequence[tuple[date, Any]]) -> SafeString:
                 CHART_WIDTH - CHART_SIDE, CHART_HEIGHT - 4, "end", date_format(last_day, DATE_STYLE)
             )
         )
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        'role="img" aria-labelledby="{ids}-title {ids}-desc">'
-        '<title id="{ids}-title">{title}</title>'
-        '<desc id="{ids}-desc">{desc}</desc>'
-        "{body}"
-        "</svg>",
-        width=CHART_WIDTH,
-        height=CHART_HEIGHT,
-        ids=ids,
-        title=gettext("Activations per day"),
-        desc=description,
-        body=_join(parts),
-    )
+    return _chart(ids, gettext("Activations per day"), description, parts)
