@@ -23,13 +23,17 @@ INVITE_ACTIVATED = "Invite code %(code)s activated: you joined at the invitation
 # --- words -------------------------------------------------------------------------------
 
 
-def t(lang: str, message: str) -> str:
+def t(lang: str, message: str, context: str | None = None) -> str:
     """
-    `message` as the pages say it in `lang`, from the project's own catalog; a message that
-    the Russian catalog lacks fails the Russian test rather than passing in English.
+    `message` (of `context`, when the pages give one) as the pages say it in `lang`, from the
+    project's own catalog; a message that the Russian catalog lacks fails the Russian test
+    rather than passing in English.
     """
     with translation.override(lang):
-        said = str(translation.gettext(message))
+        if context is None:
+            said = str(translation.gettext(message))
+        else:
+            said = str(translation.pgettext(context, message))
     assert lang == "en" or said != message, f"no {lang} translation of {message!r}"
     return said
 
