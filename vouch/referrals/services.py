@@ -194,17 +194,6 @@ def _activated_data(user: User, inviter_id: int, code: str) -> dict[str, object]
 VISITOR_RETENTION_DAYS = 1
 
 _VISITOR_SQL = "INSERT INTO {table} (day, digest) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-_VISIT_DAY_SQL = (
-    "INSERT INTO {table} (code, day, visits, codes_requested, sign_ups, activations) "
-    "VALUES (%s, %s, 1, 0, 0, 0) "
-    "ON CONFLICT (code, day) DO UPDATE SET visits = {table}.visits + 1"
-)
-# Visits are not tied to a phone, so the day's total counts them under the country "".
-_VISIT_FUNNEL_SQL = (
-    "INSERT INTO {table} (day, country, visits, codes_requested, sign_ups, activations) "
-    "VALUES (%s, '', 1, 0, 0, 0) "
-    "ON CONFLICT (day, country) DO UPDATE SET visits = {table}.visits + 1"
-)
 
 
 def visitor_digest(*, code: str, origin: Origin, day: date) -> str:
@@ -226,7 +215,7 @@ def invite_visit_count(*, code: str, origin: Origin = NO_ORIGIN) -> bool:
     one visitor, one inserts the digest and the others find it, so the day counts it once. A
     database error is logged and swallowed: counting never breaks the page.
     """
-    day = clock.now().astimezone(UTC).date()
+    day = _today()
     digest = visitor_digest(code=code, origin=origin, day=day)
     try:
         return _visit_record(code=code, day=day, digest=digest)
@@ -245,9 +234,8 @@ def _visit_record(*, code: str, day: date, digest: str) -> bool:
         )
         if cursor.rowcount != 1:
             return False
-        cursor.execute(_VISIT_DAY_SQL.format(table=quote(InviteDay._meta.db_table)), [code, day])
-        cursor.execute(_VISIT_FUNNEL_SQL.format(table=quote(FunnelDay._meta.db_table)), [day])
-    return True
+    # Visits are not tied to a phone: the day's total counts them under the country "".
+    return _days_add(code=code, country="", day=day, visits=1)
 
 
 def invite_visitors_prune(
@@ -255,7 +243,7 @@ def invite_visitors_prune(
 ) -> int:
     """Delete the visitor digests of the days before yesterday; the day counts stay."""
     if today is None:
-        today = clock.now().astimezone(UTC).date()
+        today = _today()
     old = InviteVisitor.objects.filter(day__lt=today - timedelta(days=VISITOR_RETENTION_DAYS))
     return delete_in_batches(old, batch_size=batch_size, dry_run=dry_run)
 
