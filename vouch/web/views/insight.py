@@ -47,6 +47,7 @@ from vouch.referrals.services import referral_flag_review
 from vouch.web.flags import flag_detail
 from vouch.web.forms import PERIOD_PRESETS, FlagsForm, FunnelForm, MembersForm, PeriodForm
 from vouch.web.pictures import funnel_chart_svg
+from vouch.web.redirects import site_path
 
 LEADERBOARD_SIZE = 50  # rows of the page; the CSV holds every inviter of the period
 # The longest period drawn day by day: a bar and a table row per day. An open end is clamped
@@ -410,17 +411,8 @@ def flag_review(request: HttpRequest, flag_id: int) -> HttpResponse:
             raise Http404 from None
         raise
     messages.success(request, _("The flag is marked reviewed."))
-    back = request.POST.get("next", "")
     flags = reverse("web:insight-flags")
-    if not (
-        back.startswith(flags)
-        and back.isascii()
-        and back.isprintable()
-        and "//" not in back
-        and "\\" not in back
-    ):
-        back = flags
-    return redirect(back)
+    return redirect(site_path(request, request.POST.get("next", ""), under=flags) or flags)
 
 
 @require_GET

@@ -11,7 +11,6 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -27,6 +26,7 @@ from vouch.web.code_step import PendingSignIn
 from vouch.web.errors import form_error_add, wait_text
 from vouch.web.form_state import form_keep, form_kept
 from vouch.web.forms import CodeForm, PhoneForm, ResendForm
+from vouch.web.redirects import site_path
 from vouch.web.views.invites import (
     PENDING_INVITE,
     invite_from_link,
@@ -40,15 +40,7 @@ AFTER_SIGN_IN = "vouch_next"
 
 def _keep_next(request: HttpRequest) -> None:
     """Remember `?next=` for after the sign-in: a path of this site only, never elsewhere."""
-    target = request.GET.get("next", "")
-    safe = (
-        target.startswith("/")
-        and not target.startswith(("//", "/\\"))
-        and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    )
-    if safe:
+    if target := site_path(request, request.GET.get("next", "")):
         request.session[AFTER_SIGN_IN] = target
 
 
